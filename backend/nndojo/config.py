@@ -1,0 +1,56 @@
+"""Settings from the environment (prefix NNDOJO_), with defaults that run on a laptop with nothing else installed."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nndojo.spec import models as m
+from nndojo.spec.check import Limits
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NNDOJO_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Field(Path("data"), description="where the SQLite database lives")
+    datasets_dir: Path = Field(
+        Path("/usr/share/datasets"),
+        description="IDX files: <datasets_dir>/fashion-mnist/ (Debian's dataset-fashion-mnist) and <datasets_dir>/mnist/",
+    )
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/nndojo.db")
+    ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS", description="join this Ray cluster instead of starting one")
+    cpu_slots: int | None = Field(None, ge=1, description="jobs training at once on the CPU; default: one per core")
+    gpu_slots_per_gpu: int = Field(4, ge=0, description="jobs sharing each GPU")
+    threads_per_job: int = Field(1, ge=1, description="torch threads of a CPU job, so that N jobs do not oversubscribe the cores")
+    max_queue: int = Field(200, ge=1, description="queued jobs beyond which submissions get 429")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="request bodies over this get 413")
+    ws_queue_size: int = Field(1000, ge=1, description="events buffered per websocket before a slow client is closed with 1013")
+    max_layers: int = Field(m.MAX_LAYERS, ge=1, le=m.MAX_LAYERS)
+    max_units: int = Field(m.MAX_UNITS, ge=1, le=m.MAX_UNITS)
+    max_filters: int = Field(m.MAX_FILTERS, ge=1, le=m.MAX_FILTERS)
+    max_params: int = Field(m.MAX_PARAMS, ge=1, le=m.MAX_PARAMS)
+    max_epochs: int = Field(m.MAX_EPOCHS, ge=1, le=m.MAX_EPOCHS)
+    max_samples: int = Field(m.MAX_SAMPLES, ge=10, le=m.MAX_SAMPLES)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_layers, self.max_units, self.max_filters, self.max_params, self.max_epochs, self.max_samples)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'nndojo.db'}"
+
+    @property
+    def resolved_cpu_slots(self) -> int:
+        return self.cpu_slots or max(1, (os.cpu_count() or 1) // self.threads_per_job)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
