@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nndojo.datasets.info import DATASETS
+
 CLASS_NAMES: dict[str, list[str]] = {
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
     "mnist": [str(d) for d in range(10)],
@@ -29,7 +31,7 @@ IDX_FILES: dict[tuple[str, str], str] = {
 
 _HOW_TO_GET: dict[str, str] = {
     "fashion-mnist": "install it with `apt-get install dataset-fashion-mnist` (Debian puts it in /usr/share/datasets/fashion-mnist/), "
-    "or copy its four IDX files there",
+    "or copy its four IDX files (train-images-idx3-ubyte.gz, ...) into that folder",
     "mnist": "copy the four MNIST IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
     "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]) into that folder",
 }
@@ -44,15 +46,20 @@ class DatasetUnavailable(RuntimeError):
 def _unavailable(name: str, folder: Path, problem: str) -> DatasetUnavailable:
     how = _HOW_TO_GET.get(name, "copy its IDX files there")
     return DatasetUnavailable(
-        f"dataset {name!r} is unavailable: {problem}. Looked in {folder}; {how}, "
+        f"dataset {name!r} is unavailable: {problem}. Its IDX files belong in {folder}; {how}, "
         f"or set NNDOJO_DATASETS_DIR to a folder that holds {name}/ with the IDX files."
     )
 
 
-def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """An IDX file's array (unsigned bytes only); raises ValueError if the magic number or the size is wrong."""
+def parse_idx(data: bytes, source: str = "<bytes>", ndim: int | None = None) -> np.ndarray:
+    """An IDX file's array (unsigned bytes only); raises ValueError if the magic number or the size is wrong.
+
+    With `ndim`, the magic number must be exactly 0x0000080<ndim> (0x803 for images, 0x801 for labels).
+    """
     if len(data) < 4:
         raise ValueError(f"{source}: {len(data)} bytes is too short for an IDX header")
+    if ndim is not None and data[:4] != bytes((0, 0, _UBYTE, ndim)):
+        raise ValueError(f"{source}: bad IDX magic number 0x{data[:4].hex()}, expected 0x{bytes((0, 0, _UBYTE, ndim)).hex()}")
     zero1, zero2, dtype, ndim = data[0], data[1], data[2], data[3]
     if zero1 != 0 or zero2 != 0 or dtype != _UBYTE or not 1 <= ndim <= 4:
         raise ValueError(f"{source}: bad IDX magic number 0x{data[:4].hex()} (expected 0x000008 followed by 1 to 4 dimensions)")
@@ -92,14 +99,14 @@ _cache: dict[tuple[str, int, int], np.ndarray] = {}
 _cache_lock = threading.Lock()
 
 
-def _load_idx(path: Path) -> np.ndarray:
+def _load_idx(path: Path, ndim: int) -> np.ndarray:
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
         # parse under the lock: two jobs starting at once should not both decompress 50 MB
-        array = parse_idx(_read(path), str(path))
+        array = parse_idx(_read(path), str(path), ndim)
         for old in [k for k in _cache if k[0] == key[0]]:
             del _cache[old]  # the file changed on disk: drop the stale copy
         _cache[key] = array
@@ -127,19 +134,20 @@ def load_idx_set(name: str, datasets_dir: Path) -> RawImages:
         if path is None:
             raise _unavailable(name, folder, f"{folder / base}[.gz] is missing")
         try:
-            parts[key] = _load_idx(path)
+            parts[key] = _load_idx(path, 3 if key[1] == "images" else 1)
         except (OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
             raise _unavailable(name, folder, f"{path} is unreadable ({exc})") from exc
     for split in ("train", "test"):
         images, labels = parts[(split, "images")], parts[(split, "labels")]
-        if images.ndim != 3 or labels.ndim != 1:
-            raise _unavailable(name, folder, f"{split} images must have 3 dimensions and labels 1, got {images.shape} and {labels.shape}")
         if len(images) != len(labels) or len(images) == 0:
             raise _unavailable(name, folder, f"{split} has {len(images)} images but {len(labels)} labels")
         if labels.max() >= len(CLASS_NAMES[name]):
             raise _unavailable(name, folder, f"{split} labels go up to {labels.max()}, expected 0 to {len(CLASS_NAMES[name]) - 1}")
-    if parts[("train", "images")].shape[1:] != parts[("test", "images")].shape[1:]:
-        raise _unavailable(name, folder, "train and test images differ in size")
+    expected = DATASETS[name].input_shape[1:] if DATASETS[name].input_shape else None
+    for split in ("train", "test"):
+        size = parts[(split, "images")].shape[1:]
+        if expected is not None and size != expected:
+            raise _unavailable(name, folder, f"{split} images are {size[0]}x{size[1]} pixels, expected {expected[0]}x{expected[1]}")
     return RawImages(parts[("train", "images")], parts[("train", "labels")], parts[("test", "images")], parts[("test", "labels")])
 
 
