@@ -1,0 +1,120 @@
+"""The network for a job spec, built from check_spec's ShapeReport so that layer names match the events.
+
+Training runs one flat nn.Sequential (fewest Python calls per step); probes walk the same modules in blocks and
+keep each parameterised layer's output after its activation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from nndojo.nn.activations import BOUNDED_RANGE, hidden_activation, output_activation
+from nndojo.nn.init import init_layer
+from nndojo.nn.lrn import LocalResponseNorm
+from nndojo.spec import models as m
+from nndojo.spec.check import ShapeReport, check_spec
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What probes need to know about one parameterised layer."""
+
+    name: str  # dense_1, conv2d_1, batchnorm_1, output: the names events use
+    type: str  # dense, conv2d, batchnorm
+    activation: str  # the activation after it ('identity' for batchnorm; the output activation for the output layer)
+    start: int  # [start, stop) of its modules in Net.body (the output layer's linear is Net.head)
+    stop: int
+    bounded: tuple[float, float] | None  # the activation's fixed output range, if any
+
+
+class Net(nn.Module):
+    """body (hidden layers, flat) → head (the output layer's linear map) → output activation (applied outside the loss)."""
+
+    def __init__(self, spec: m.JobSpec, report: ShapeReport):
+        super().__init__()
+        self.output_name = spec.model.output.activation
+        modules: list[nn.Module] = []
+        infos: list[LayerInfo] = []
+        hidden = [s for s in report.layers if s.index is not None]
+        for shape in hidden:
+            assert shape.index is not None
+            layer = spec.model.layers[shape.index]
+            start = len(modules)
+            if isinstance(layer, m.DenseLayer):
+                linear = nn.Linear(shape.in_shape[0], layer.units, bias=layer.bias)
+                init_layer(linear, layer.init, layer.init_std)
+                modules += [linear, hidden_activation(layer.activation)]
+            elif isinstance(layer, m.Conv2dLayer):
+                conv = nn.Conv2d(shape.in_shape[0], layer.filters, layer.kernel_size, layer.stride, layer.padding)
+                init_layer(conv, layer.init, layer.init_std)
+                modules += [conv, hidden_activation(layer.activation)]
+            elif isinstance(layer, m.BatchNormLayer):
+                modules.append(nn.BatchNorm2d(shape.in_shape[0]) if len(shape.in_shape) == 3 else nn.BatchNorm1d(shape.in_shape[0]))
+            elif isinstance(layer, m.MaxPool2dLayer):
+                modules.append(nn.MaxPool2d(layer.kernel_size, layer.stride or layer.kernel_size))
+            elif isinstance(layer, m.AvgPool2dLayer):
+                modules.append(nn.AvgPool2d(layer.kernel_size, layer.stride or layer.kernel_size))
+            elif isinstance(layer, m.FlattenLayer):
+                modules.append(nn.Flatten())
+            elif isinstance(layer, m.DropoutLayer):
+                modules.append(nn.Dropout(layer.p))
+            elif isinstance(layer, m.LRNLayer):
+                modules.append(LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k))
+            else:  # pragma: no cover - the spec's discriminated union admits nothing else
+                raise ValueError(f"unknown layer type {layer.type!r}")
+            if shape.n_params or isinstance(layer, m.DenseLayer | m.Conv2dLayer | m.BatchNormLayer):
+                activation = getattr(layer, "activation", "identity")
+                infos.append(LayerInfo(shape.name, shape.type, activation, start, len(modules), BOUNDED_RANGE.get(activation)))
+        out = report.layers[-1]
+        self.body = nn.Sequential(*modules)
+        self.head = nn.Linear(out.in_shape[0], out.out_shape[0])
+        init_layer(self.head, spec.model.output.init, spec.model.output.init_std)
+        infos.append(LayerInfo("output", "dense", self.output_name, len(modules), len(modules), BOUNDED_RANGE.get(self.output_name)))
+        self.layer_infos = infos
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The output layer's pre-activation z (logits); losses and probes apply the output activation themselves."""
+        return self.head(self.body(x))
+
+    def predict(self, x: Tensor) -> Tensor:
+        """The network's output after the output activation."""
+        return output_activation(self.output_name, self(x))
+
+    def forward_probe(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """z and each parameterised layer's output after its activation, keyed by layer name."""
+        outputs: dict[str, Tensor] = {}
+        ends = {info.stop: info.name for info in self.layer_infos[:-1]}
+        h = x
+        for i, module in enumerate(self.body):
+            h = module(h)
+            if i + 1 in ends:
+                outputs[ends[i + 1]] = h
+        z = self.head(h)
+        outputs["output"] = output_activation(self.output_name, z)
+        return z, outputs
+
+    def layer_modules(self) -> list[nn.Module]:
+        """The module holding each parameterised layer's parameters, in layer_infos order."""
+        return [self.body[info.start] for info in self.layer_infos[:-1]] + [self.head]
+
+    def layer_params(self) -> list[list[nn.Parameter]]:
+        return [list(module.parameters()) for module in self.layer_modules()]
+
+    def weights(self) -> list[nn.Parameter]:
+        """The weights L1/L2 apply to: dense, conv and output weights; not biases, not batchnorm."""
+        return [mod.weight for mod in self.layer_modules() if isinstance(mod, nn.Linear | nn.Conv2d)]
+
+
+def build_model(spec: m.JobSpec, report: ShapeReport | None = None) -> Net:
+    """The spec's network, initialised from torch's global RNG (seed it first for reproducible weights)."""
+    return Net(spec, report or check_spec(spec))
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["LayerInfo", "Net", "build_model", "count_params", "torch"]

@@ -1,0 +1,210 @@
+"""train(spec, emit, should_stop): a job spec goes in, a stream of epoch events comes out (shared/API.md "Events").
+
+Speed rules (shared/DESIGN.md): the data sits on the device for the whole job, batches are index slices of a seeded
+permutation, and per-step statistics (gradient norms per layer) accumulate in device tensors read once an epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from nndojo.datasets import feature_grid, load_dataset
+from nndojo.nn.build import build_model, count_params
+from nndojo.spec import models as m
+from nndojo.spec.check import SpecError, check_spec
+from nndojo.train.losses import make_loss
+from nndojo.train.optimizers import make_optimizer, set_lr
+from nndojo.train.probes import PROBE_BATCH, TRAIN_EVAL_CAP, Grid, Probes, Split, boundary_due
+from nndojo.train.rounding import sig
+from nndojo.train.schedules import lr_at
+
+Emit = Callable[[dict[str, Any]], None]
+ACTIVATION_BUDGET = 1 << 22  # floats one evaluation chunk may produce in its largest layer
+
+
+def available_devices() -> list[str]:
+    """The devices a job may run on, for /api/health."""
+    return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
+
+
+def resolve_device(requested: str) -> torch.device:
+    """auto → the first GPU when there is one, else the CPU; 'cuda' without a GPU is an error, not a silent CPU run."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {requested!r} was requested but this machine has no GPU; use 'auto' or 'cpu'")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def batch_bounds(n: int, batch_size: int | str, has_batchnorm1d: bool) -> list[tuple[int, int]]:
+    """[start, stop) of each batch of an epoch; 'full' and oversize batches are clamped to the training set.
+
+    BatchNorm1d cannot normalise a batch of one in training mode, so a trailing single sample joins the batch before it.
+    """
+    size = n if batch_size == "full" else min(int(batch_size), n)
+    bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
+    if has_batchnorm1d and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+class GradNorms:
+    """Per-layer L2 gradient norms, summed over an epoch's steps on the device with a handful of foreach ops a step."""
+
+    def __init__(self, layer_params: list[list[torch.nn.Parameter]], device: torch.device):
+        self.params = [p for params in layer_params for p in params]
+        self.n_layers = len(layer_params)
+        counts = {len(params) for params in layer_params}
+        self.per_layer = counts.pop() if len(counts) == 1 else None  # every layer has k tensors: a view does the grouping
+        self.group = torch.tensor([i for i, params in enumerate(layer_params) for _ in params], device=device)
+        self.sum = torch.zeros(self.n_layers, device=device)
+
+    def grads(self) -> list[Tensor]:
+        grads = [p.grad for p in self.params]
+        return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, self.params, strict=True)]
+
+    def add(self, grads: list[Tensor]) -> None:
+        norms = torch.stack(torch._foreach_norm(grads))
+        if self.per_layer is not None:
+            self.sum.add_(torch.linalg.vector_norm(norms.view(self.n_layers, self.per_layer), dim=1))
+        else:
+            self.sum.add_(torch.zeros_like(self.sum).index_add_(0, self.group, norms.square()).sqrt_())
+
+    def take_mean(self, steps: int) -> Tensor:
+        mean = self.sum / max(steps, 1)
+        self.sum = torch.zeros_like(self.sum)
+        return mean
+
+
+def _split(x: np.ndarray, y: np.ndarray, device: torch.device) -> Split:
+    return Split(torch.from_numpy(np.ascontiguousarray(x)).to(device), torch.from_numpy(np.ascontiguousarray(y)).to(device))
+
+
+def train(
+    spec: m.JobSpec,
+    emit: Emit,
+    should_stop: Callable[[], bool] = lambda: False,
+    *,
+    datasets_dir: Path | None = None,
+    device: str | None = None,
+    threads: int | None = None,
+    eval_limit: int | None = None,
+) -> str:
+    """Train a spec, emitting status and epoch events; returns 'completed', 'diverged' or 'cancelled'.
+
+    eval_limit caps the samples evaluated each epoch (for smoke tests of big image sets); None measures the whole
+    test set and up to TRAIN_EVAL_CAP training samples. Raises SpecError, DatasetUnavailable or RuntimeError.
+    """
+    started = time.perf_counter()
+    report = check_spec(spec)
+    dev = resolve_device(device or spec.device)
+    if dev.type == "cpu":
+        torch.set_num_threads(threads or 1)
+    seed_everything(spec.seed)
+    if datasets_dir is None:
+        from nndojo.config import get_settings
+
+        datasets_dir = get_settings().datasets_dir
+    data = load_dataset(spec.dataset, spec.seed, Path(datasets_dir))
+    task = data.info.task
+    tr = spec.training
+
+    torch.manual_seed(spec.seed)
+    model = build_model(spec, report).to(dev)
+    has_bn1d = any(isinstance(mod, torch.nn.BatchNorm1d) for mod in model.modules())
+    if has_bn1d and tr.batch_size == 1:
+        raise SpecError([{"loc": ["training", "batch_size"], "msg": "batchnorm needs batches of at least 2 samples", "type": "spec_check"}])
+    loss_fn = make_loss(tr.loss, spec.model.output.activation, task, report.n_outputs)
+    optimizer = make_optimizer(tr.optimizer, model.parameters())
+    grad_norms = GradNorms(model.layer_params(), dev)
+    weights = model.weights()
+    l1, l2 = tr.l1, tr.l2
+
+    x_train = torch.from_numpy(np.ascontiguousarray(data.x_train)).to(dev)
+    y_train = torch.from_numpy(np.ascontiguousarray(data.y_train)).to(dev)
+    n = x_train.shape[0]
+    shuffle = torch.Generator().manual_seed(spec.seed)
+    fixed = torch.randperm(n, generator=shuffle)  # probe batch and the train-evaluation subset, fixed for the job
+    cap = min(TRAIN_EVAL_CAP, eval_limit or TRAIN_EVAL_CAP)
+    eval_idx = fixed[:cap].sort().values.to(dev) if n > cap else None
+    train_eval = Split(x_train[eval_idx], y_train[eval_idx]) if eval_idx is not None else Split(x_train, y_train)
+    test = _split(data.x_test[:eval_limit], data.y_test[:eval_limit], dev)
+    probe_x = x_train[fixed[:PROBE_BATCH].sort().values.to(dev)]
+    grid = None
+    if data.info.kind == "toy2d":
+        xs, ys, inputs = feature_grid(data.features, spec.probes.boundary_resolution)
+        grid = Grid([round(float(v), 4) for v in xs], [round(float(v), 4) for v in ys], torch.from_numpy(inputs).to(dev))
+    widest = max(math.prod(layer.out_shape) for layer in report.layers)
+    chunk = max(16, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
+    probes = Probes(
+        model, loss_fn, task=task, train=train_eval, test=test, probe_x=probe_x, grid=grid, bins=spec.probes.histogram_bins, chunk=chunk
+    )
+    bounds = batch_bounds(n, tr.batch_size, has_bn1d)
+    full_batch = len(bounds) == 1
+
+    emit({"type": "status", "status": "running", "device": str(dev), "n_params": count_params(model)})
+    steps = 0
+    base_lr = tr.optimizer.lr
+
+    def epoch_event(epoch: int, lr: float, means: Tensor | None) -> tuple[dict[str, Any], bool]:
+        body = probes.measure(means, boundary_due(epoch, tr.epochs))
+        event = {"type": "epoch", "epoch": epoch, "step": steps, "elapsed_s": round(time.perf_counter() - started, 3), "lr": lr} | body
+        finite = body["train"]["loss"] is not None and body["test"]["loss"] is not None
+        return event, finite
+
+    model.train()
+    event, finite = epoch_event(0, base_lr, None)
+    emit(event)
+    if not finite:
+        emit({"type": "status", "status": "diverged", "epoch": 0})
+        return "diverged"
+    for epoch in range(1, tr.epochs + 1):
+        lr = lr_at(base_lr, tr.lr_schedule, epoch, tr.epochs)
+        set_lr(optimizer, lr)
+        perm = None if full_batch else torch.randperm(n, generator=shuffle).to(dev)
+        for start, stop in bounds:
+            if should_stop():
+                emit({"type": "status", "status": "cancelled"})
+                return "cancelled"
+            if perm is None:
+                xb, yb = x_train, y_train
+            else:
+                idx = perm[start:stop]
+                xb, yb = x_train[idx], y_train[idx]
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            grads = grad_norms.grads()
+            if l2:
+                torch._foreach_add_([w.grad for w in weights], weights, alpha=l2)  # ∂(½λ₂‖W‖²) = λ₂W
+            if l1:
+                torch._foreach_add_([w.grad for w in weights], torch._foreach_sign(weights), alpha=l1)  # ∂(λ₁|W|) = λ₁ sign(W)
+            grad_norms.add(grads)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        steps += len(bounds)
+        event, finite = epoch_event(epoch, sig(lr) or 0.0, grad_norms.take_mean(len(bounds)))
+        emit(event)
+        if not finite:
+            emit({"type": "status", "status": "diverged", "epoch": epoch})
+            return "diverged"
+        if should_stop():
+            emit({"type": "status", "status": "cancelled"})
+            return "cancelled"
+    emit({"type": "status", "status": "completed"})
+    return "completed"

@@ -1,0 +1,227 @@
+"""What the student sees each epoch: loss and accuracy, per-layer gradients, weights and activations, the boundary.
+
+All measurements of one epoch are computed on the device under torch.no_grad() in eval mode, concatenated into one
+tensor and copied to the host once; only epoch 0 reads extra values (each histogram's range, fixed from then on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from nndojo.nn.build import LayerInfo, Net
+from nndojo.train.losses import LossFn, class1_probability, predicted_class
+from nndojo.train.rounding import places, sig, sig_array
+
+PROBE_BATCH = 256  # training samples whose activations are described every epoch
+TRAIN_EVAL_CAP = 10_000  # training samples the train loss and accuracy are measured on (a fixed subset beyond this)
+SMALL_WEIGHTS = 100  # layers with at most this many weights also send the values ("for tiny nets, the values")
+FILTER_VALUES = 2048  # first conv layers with at most this many weights send their filters
+HIST_MARGIN = 0.5  # epoch 0's range widened by this share of its span on each side
+BOUNDARY_DECIMALS = 2  # a heatmap shows no finer shade; 3 places made a 100-epoch job's events 1.9 MB, 2 places 1.6 MB
+BOUNDARY_EVERY_EPOCH = 10  # the first epochs, where the boundary moves most, all carry it
+BOUNDARY_MAX = 50  # beyond those, about this many evenly spaced epochs (and the last) carry it: a job's log stays bounded
+
+
+def boundary_due(epoch: int, epochs: int) -> bool:
+    """Whether epoch `epoch` of `epochs` carries the decision boundary (the page keeps showing the latest one)."""
+    stride = -(-epochs // BOUNDARY_MAX)
+    return epoch <= BOUNDARY_EVERY_EPOCH or epoch == epochs or epoch % stride == 0
+
+
+@dataclass
+class Split:
+    x: Tensor
+    y: Tensor
+
+
+@dataclass
+class Grid:
+    xs: list[float]
+    ys: list[float]
+    inputs: Tensor
+
+
+@dataclass
+class _Layout:
+    """Where each measurement sits in the one tensor copied to the host."""
+
+    offset: int = 0
+    parts: list[Tensor] = field(default_factory=list)
+
+    def put(self, t: Tensor) -> slice:
+        flat = t.detach().reshape(-1).to(torch.float32)
+        self.parts.append(flat)
+        s = slice(self.offset, self.offset + flat.numel())
+        self.offset += flat.numel()
+        return s
+
+
+def _saturated(y: Tensor, activation: str) -> Tensor:
+    if activation in ("sigmoid", "softmax"):
+        return ((y < 0.1) | (y > 0.9)).float().mean() if activation == "sigmoid" else y.new_zeros(())
+    if activation == "tanh":
+        return (y.abs() > 0.9).float().mean()
+    return y.new_zeros(())
+
+
+def _dead(y: Tensor, activation: str) -> Tensor:
+    return (y == 0).float().mean() if activation in ("relu", "step") else y.new_zeros(())
+
+
+class Probes:
+    """Measures one epoch's event body for a model, its data and its loss."""
+
+    def __init__(
+        self,
+        model: Net,
+        loss_fn: LossFn,
+        *,
+        task: str,
+        train: Split,
+        test: Split,
+        probe_x: Tensor,
+        grid: Grid | None,
+        bins: int,
+        chunk: int,
+    ):
+        self.model, self.loss_fn, self.task = model, loss_fn, task
+        self.train, self.test, self.probe_x, self.grid = train, test, probe_x, grid
+        self.bins, self.chunk = bins, chunk
+        self.ranges: dict[str, tuple[float, float]] = {}
+        self.modules = model.layer_modules()
+        self.first_conv = next((i for i, mod in enumerate(self.modules) if isinstance(mod, nn.Conv2d)), None)
+
+    # --- pieces -----------------------------------------------------------------------------------
+
+    def _evaluate(self, split: Split) -> tuple[Tensor, Tensor]:
+        """Mean loss and accuracy over a split, in chunks; both stay on the device."""
+        n = split.x.shape[0]
+        loss_sum = split.x.new_zeros((), dtype=torch.float32)
+        correct = split.x.new_zeros((), dtype=torch.float32)
+        for start in range(0, n, self.chunk):
+            xb, yb = split.x[start : start + self.chunk], split.y[start : start + self.chunk]
+            z = self.model(xb)
+            loss_sum = loss_sum + self.loss_fn(z, yb).float() * xb.shape[0]
+            if self.task == "classification":
+                correct = correct + (predicted_class(z, self.model.output_name) == yb).sum()
+        return loss_sum / n, correct / n
+
+    def _range(self, key: str, values: Tensor, info: LayerInfo | None) -> tuple[float, float]:
+        """A histogram's range, fixed the first time it is asked for (epoch 0): the activation's bounds if it has them,
+        else the values' range widened by HIST_MARGIN of its span; weights get a range symmetric about 0."""
+        if key in self.ranges:
+            return self.ranges[key]
+        if info is not None and info.bounded is not None:
+            lo, hi = info.bounded
+        else:
+            finite = values[torch.isfinite(values)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.numel() else (-1.0, 1.0)
+            if info is None:  # weights
+                a = max(abs(lo), abs(hi))
+                lo, hi = (-a, a) if a > 0 else (-1.0, 1.0)
+            span = hi - lo
+            if span <= 1e-8 * max(1.0, abs(lo), abs(hi)):
+                lo, hi, span = lo - 1.0, hi + 1.0, 2.0
+            floor = info is not None and info.activation in ("relu", "step") and lo >= 0.0
+            lo, hi = (0.0 if floor else lo - HIST_MARGIN * span), hi + HIST_MARGIN * span
+        self.ranges[key] = (lo, hi)
+        return lo, hi
+
+    def _hist(self, layout: _Layout, key: str, values: Tensor, info: LayerInfo | None) -> tuple[slice, tuple[float, float]]:
+        lo, hi = self._range(key, values, info)
+        clean = torch.nan_to_num(values.reshape(-1).float(), nan=lo, posinf=hi, neginf=lo).clamp_(lo, hi)  # out of range → end bins
+        return layout.put(torch.histc(clean, self.bins, lo, hi)), (lo, hi)
+
+    # --- the epoch --------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def measure(self, grad_norms: Tensor | None, with_boundary: bool = True) -> dict[str, Any]:
+        """train, test, layers and boundary of an epoch event; grad_norms is the epoch's per-layer mean (None at epoch 0)."""
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            layout = _Layout()
+            metrics = [layout.put(torch.stack(self._evaluate(split))) for split in (self.train, self.test)]
+            _, acts = model.forward_probe(self.probe_x)
+            layer_slots = []
+            for i, (info, module) in enumerate(zip(model.layer_infos, self.modules, strict=True)):
+                weight = module.weight
+                y = acts[info.name].float()
+                scalars = torch.stack(
+                    [weight.norm(), y.mean(), y.std(correction=0), _saturated(y, info.activation), _dead(y, info.activation)]
+                )
+                slots = {"scalars": layout.put(scalars)}
+                slots["weight_hist"] = self._hist(layout, f"w:{info.name}", weight, None)
+                slots["act_hist"] = self._hist(layout, f"a:{info.name}", y, info)
+                if grad_norms is not None:
+                    slots["grad"] = layout.put(grad_norms[i])
+                if isinstance(module, nn.Linear) and weight.numel() <= SMALL_WEIGHTS:
+                    slots["weights"] = layout.put(weight)
+                    if module.bias is not None:
+                        slots["bias"] = layout.put(module.bias)
+                if i == self.first_conv and weight.numel() <= FILTER_VALUES:
+                    slots["filters"] = layout.put(weight)
+                layer_slots.append(slots)
+            boundary = layout.put(self._boundary()) if self.grid is not None and with_boundary else None
+            host = torch.cat(layout.parts).cpu().numpy().astype(np.float64)
+        finally:
+            model.train(was_training)
+
+        def pair(s: slice) -> dict[str, float | None]:
+            loss, acc = host[s].tolist()
+            return {"loss": sig(loss), "accuracy": sig(acc) if self.task == "classification" else None}
+
+        body: dict[str, Any] = {"train": pair(metrics[0]), "test": pair(metrics[1]), "layers": []}
+        for info, module, slots in zip(model.layer_infos, self.modules, layer_slots, strict=True):
+            wn, mean, std, sat, dead = host[slots["scalars"]].tolist()
+            layer: dict[str, Any] = {
+                "name": info.name,
+                "type": info.type,
+                "grad_norm": sig(float(host[slots["grad"]][0])) if "grad" in slots else 0.0,
+                "weight_norm": sig(wn),
+                "weight_hist": self._hist_json(host, *slots["weight_hist"]),
+                "activation": {
+                    "mean": sig(mean),
+                    "std": sig(std),
+                    "saturated_fraction": sig(sat),
+                    "dead_fraction": sig(dead),
+                    "hist": self._hist_json(host, *slots["act_hist"]),
+                },
+            }
+            if "weights" in slots:
+                layer["weights"] = sig_array(host[slots["weights"]].reshape(tuple(module.weight.shape)), 4)
+                if "bias" in slots:
+                    layer["bias"] = sig_array(host[slots["bias"]], 4)
+            if "filters" in slots:
+                layer["filters"] = sig_array(host[slots["filters"]].reshape(tuple(module.weight.shape)), 4)
+            body["layers"].append(layer)
+        if boundary is not None and self.grid is not None:
+            res = (len(self.grid.ys), len(self.grid.xs))
+            z = host[boundary].reshape(res)
+            body["boundary"] = {"x": self.grid.xs, "y": self.grid.ys, "z": self._z_json(z)}
+        return body
+
+    def _boundary(self) -> Tensor:
+        """Per grid point: P(class 1) for two classes, the most probable class for more, the output for a regression."""
+        assert self.grid is not None
+        z = self.model(self.grid.inputs)
+        if self.task == "regression":
+            return self.model.predict(self.grid.inputs)[:, 0] if self.model.output_name != "identity" else z[:, 0]
+        if z.shape[1] <= 2:
+            return class1_probability(z, self.model.output_name)
+        return z.argmax(dim=1)
+
+    def _z_json(self, z: np.ndarray) -> list[Any]:
+        if self.task == "classification" and self.model.head.out_features > 2:
+            return z.astype(np.int64).tolist()
+        return places(z, BOUNDARY_DECIMALS)
+
+    def _hist_json(self, host: np.ndarray, s: slice, bounds: tuple[float, float]) -> dict[str, list]:
+        lo, hi = bounds
+        return {"edges": sig_array(np.linspace(lo, hi, self.bins + 1), 4), "counts": host[s].astype(np.int64).tolist()}
