@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -192,7 +193,7 @@ def test_deep_sigmoid_gradients_vanish_toward_the_input_and_relu_he_does_not() -
     sigmoid = _deep("sigmoid", "xavier")
     relu = _deep("relu", "he")
     # σ' ≤ 1/4: every sigmoid layer passes back at most a quarter, so the norm shrinks at least ~3x a layer
-    assert all(lower < upper / 2.5 for lower, upper in zip(sigmoid[:7], sigmoid[1:8], strict=True))
+    assert all(lower < upper / 2.5 for lower, upper in itertools.pairwise(sigmoid[:8]))
     assert sigmoid[0] / sigmoid[7] < 1e-3
     assert relu[0] / relu[7] > 0.05
     assert relu[0] / relu[7] > 100 * sigmoid[0] / sigmoid[7]
@@ -321,7 +322,7 @@ def test_batchnorm_needs_two_samples_a_batch() -> None:
     assert batch_bounds(21, 10, has_batchnorm1d=True) == [(0, 10), (10, 21)]
     assert batch_bounds(21, 10, has_batchnorm1d=False)[-1] == (20, 21)
     spec = make_spec(model={"layers": [{"type": "dense", "units": 4}, {"type": "batchnorm"}]}, training={"batch_size": 1})
-    with pytest.raises(SpecError, match="training.batch_size"):
+    with pytest.raises(SpecError, match=r"training\.batch_size"):
         run(spec)
 
 
