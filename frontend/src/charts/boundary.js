@@ -1,0 +1,55 @@
+// The decision boundary: the network's output on a grid (boundary.z), with the training and test points on top.
+
+import { pointTraces } from "../data.js";
+import { t } from "../i18n.js";
+import { chartCard } from "./card.js";
+import { baseLayout, CLASS_COLORS, draw } from "./plot.js";
+
+/** Orange for class 0, white at 0.5, blue for class 1: TensorFlow Playground's reading of a probability. */
+const BINARY = [
+  [0, "#f59322"],
+  [0.5, "#f7f7f7"],
+  [1, "#0877bd"],
+];
+
+function discreteScale(n) {
+  const scale = [];
+  for (let i = 0; i < n; i += 1) {
+    const color = CLASS_COLORS[i % CLASS_COLORS.length];
+    scale.push([i / n, color], [(i + 1) / n, color]);
+  }
+  return scale;
+}
+
+export function boundaryChart() {
+  let task = "classification";
+  const card = chartCard({ id: "chart-boundary", titleKey: () => (task === "regression" ? "chart.regression" : "chart.boundary"), helpKey: "help.chart.boundary", tall: true });
+  card.applies = (run) => {
+    task = run.task;
+    card.relabel();
+    return run.kind === "toy2d";
+  };
+  card.update = (run) => {
+    const b = run.last && run.last.boundary;
+    if (!b || !b.z) return;
+    const heat = { type: "heatmap", x: b.x, y: b.y, z: b.z, showscale: false, hoverinfo: "skip", opacity: 0.75, zsmooth: "best" };
+    if (run.task === "regression") Object.assign(heat, { colorscale: "RdBu", showscale: true, colorbar: { thickness: 8, len: 0.8 } });
+    else if ((run.nClasses || 2) <= 2) Object.assign(heat, { colorscale: BINARY, zmin: 0, zmax: 1 });
+    else Object.assign(heat, { colorscale: discreteScale(run.nClasses), zmin: -0.5, zmax: run.nClasses - 0.5, zsmooth: false });
+    const data = [heat, ...(run.points ? pointTraces(run.points, run.task, { size: 5 }) : [])];
+    const range = [Math.min(...b.x), Math.max(...b.x)];
+    const yrange = [Math.min(...b.y), Math.max(...b.y)];
+    draw(
+      card.plot,
+      data,
+      baseLayout({
+        datarevision: run.revision,
+        margin: { l: 36, r: 10, t: 8, b: 30 },
+        xaxis: { range, zeroline: false, showgrid: false, title: { text: "x1" } },
+        yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: "x", title: { text: "x2" } },
+        annotations: [{ xref: "paper", yref: "paper", x: 0, y: 1, xanchor: "left", yanchor: "top", showarrow: false, bgcolor: "rgba(255,255,255,.8)", text: `${t("chart.epoch")} ${run.latestEpoch}` }],
+      }),
+    );
+  };
+  return card;
+}

@@ -1,0 +1,66 @@
+// Shared Plotly setup: one calm look for every chart, no mode bar, resizes with its card.
+
+export const PLOT_CONFIG = { displayModeBar: false, responsive: true, displaylogo: false };
+export const CLASS_COLORS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+export const TRAIN_COLOR = "#2f6f9f";
+export const TEST_COLOR = "#e07b39";
+export const RUN_COLORS = ["#2f6f9f", "#e07b39", "#3a8f5a", "#b5446e", "#7b5ea7", "#8a6d3b", "#1f9eaa", "#c0392b"];
+
+/** Plotly, loaded by a classic <script defer> from /vendor before the modules run. */
+export function plotly() {
+  if (!window.Plotly) throw new Error("Plotly did not load from vendor/plotly.min.js");
+  return window.Plotly;
+}
+
+const FONT = '"Inter", "Segoe UI", "Hiragino Sans", "Noto Sans CJK JP", "Noto Sans JP", system-ui, sans-serif';
+
+export function baseLayout(extra = {}) {
+  const { xaxis = {}, yaxis = {}, ...rest } = extra;
+  return {
+    margin: { l: 52, r: 12, t: 8, b: 36 },
+    font: { family: FONT, size: 11, color: "#1f2933" },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "#fff",
+    showlegend: true,
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } },
+    hoverlabel: { font: { family: FONT } },
+    xaxis: { gridcolor: "#eef0f3", zerolinecolor: "#d5d9df", automargin: true, ...xaxis },
+    yaxis: { gridcolor: "#eef0f3", zerolinecolor: "#d5d9df", automargin: true, ...yaxis },
+    ...rest,
+  };
+}
+
+/** Colours for layers by depth: light (first layer) to dark (output), so order is readable at a glance. */
+export function depthColor(i, n) {
+  const stops = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const x = n <= 1 ? 0 : 1 - i / (n - 1);
+  const pos = x * (stops.length - 1);
+  const k = Math.min(stops.length - 2, Math.floor(pos));
+  const f = pos - k;
+  const c = stops[k].map((a, j) => Math.round(a + (stops[k + 1][j] - a) * f));
+  // The lightest yellow reads badly on white: darken the top end a little.
+  return `rgb(${c.map((v) => Math.round(v * 0.85)).join(",")})`;
+}
+
+/** Plotly.react that never throws into the event loop (a bad frame must not stop the stream). */
+export function draw(el, data, layout) {
+  try {
+    plotly().react(el, data, layout, PLOT_CONFIG);
+  } catch (err) {
+    console.warn("chart update failed", err);
+  }
+}
+
+export function purge(el) {
+  try {
+    plotly().purge(el);
+  } catch {
+    /* nothing drawn yet */
+  }
+}

@@ -1,0 +1,127 @@
+// One run's history, built from its events: the curves, per-layer series and capped histogram history the charts draw.
+
+export const MAX_HEAT_COLUMNS = 160; // weight-histogram history kept per layer; older columns are thinned, not dropped
+
+export class RunData {
+  constructor(job, spec) {
+    this.job = job;
+    this.spec = spec;
+    this.status = job.status || "queued";
+    this.position = null;
+    this.device = null;
+    this.nParams = null;
+    this.error = null;
+    this.divergedAt = null;
+    this.epochs = [];
+    this.train = { loss: [], accuracy: [] };
+    this.test = { loss: [], accuracy: [] };
+    this.lr = [];
+    this.layerNames = [];
+    this.grad = new Map(); // name -> [grad_norm per epoch]
+    this.heat = new Map(); // name -> {stride, cols: [{epoch, edges, counts}]}
+    this.last = null; // the latest epoch event
+    this.revision = 0;
+    this.seenEpochs = [];
+  }
+
+  addStatus(ev) {
+    this.status = ev.status;
+    if (ev.position !== undefined) this.position = ev.position;
+    if (ev.device) this.device = ev.device;
+    if (ev.n_params !== undefined) this.nParams = ev.n_params;
+    if (ev.error) this.error = ev.error;
+    if (ev.status === "diverged") this.divergedAt = ev.epoch ?? (this.epochs.at(-1) ?? 0);
+    this.revision += 1;
+  }
+
+  addEpoch(ev) {
+    this.seenEpochs.push(ev.epoch);
+    if (this.status === "queued") this.status = "running";
+    this.epochs.push(ev.epoch);
+    this.train.loss.push(num(ev.train && ev.train.loss));
+    this.train.accuracy.push(num(ev.train && ev.train.accuracy));
+    this.test.loss.push(num(ev.test && ev.test.loss));
+    this.test.accuracy.push(num(ev.test && ev.test.accuracy));
+    this.lr.push(ev.lr ?? null);
+    const layers = ev.layers || [];
+    if (this.layerNames.length !== layers.length) this.layerNames = layers.map((l) => l.name);
+    const filled = this.epochs.length - 1;
+    for (const layer of layers) {
+      if (!this.grad.has(layer.name)) this.grad.set(layer.name, new Array(filled).fill(null));
+      this.grad.get(layer.name).push(num(layer.grad_norm));
+      if (layer.weight_hist) this.pushHeat(layer.name, ev.epoch, layer.weight_hist);
+    }
+    this.last = ev;
+    this.revision += 1;
+  }
+
+  /** Keep at most MAX_HEAT_COLUMNS columns: when full, keep every other one and take half as many new ones. */
+  pushHeat(name, epoch, hist) {
+    let h = this.heat.get(name);
+    if (!h) {
+      h = { stride: 1, pending: 0, cols: [] };
+      this.heat.set(name, h);
+    }
+    h.pending += 1;
+    if (h.cols.length && h.pending < h.stride) return;
+    h.pending = 0;
+    h.cols.push({ epoch, edges: hist.edges, counts: hist.counts });
+    if (h.cols.length > MAX_HEAT_COLUMNS) {
+      h.cols = h.cols.filter((_, i) => i % 2 === 0 || i === h.cols.length - 1);
+      h.stride *= 2;
+    }
+  }
+
+  get isImage() {
+    return this.spec.model.layers.some((l) => l.type === "conv2d");
+  }
+
+  get latestEpoch() {
+    return this.epochs.length ? this.epochs[this.epochs.length - 1] : null;
+  }
+}
+
+function num(x) {
+  return typeof x === "number" && Number.isFinite(x) ? x : x === null || x === undefined ? null : Number.NaN;
+}
+
+/** Re-bin histograms with different edges onto one common grid: the heatmap needs aligned rows. */
+export function heatGrid(cols, bins = 40) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const c of cols) {
+    if (!c.edges || c.edges.length < 2) continue;
+    lo = Math.min(lo, c.edges[0]);
+    hi = Math.max(hi, c.edges[c.edges.length - 1]);
+  }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return null;
+  if (hi - lo < 1e-9) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const width = (hi - lo) / bins;
+  const centers = Array.from({ length: bins }, (_, i) => lo + (i + 0.5) * width);
+  const z = centers.map(() => new Array(cols.length).fill(0));
+  cols.forEach((c, j) => {
+    const total = c.counts.reduce((a, b) => a + b, 0) || 1;
+    for (let k = 0; k < c.counts.length; k += 1) {
+      const a = c.edges[k];
+      const b = c.edges[k + 1];
+      const mass = c.counts[k] / total;
+      if (!mass) continue;
+      if (b - a <= 0) {
+        const i = Math.min(bins - 1, Math.max(0, Math.floor((a - lo) / width)));
+        z[i][j] += mass;
+        continue;
+      }
+      // Spread the bin's mass over the new bins it overlaps, in proportion to the overlap.
+      const i0 = Math.max(0, Math.floor((a - lo) / width));
+      const i1 = Math.min(bins - 1, Math.floor((b - lo) / width));
+      for (let i = i0; i <= i1; i += 1) {
+        const overlap = Math.min(b, lo + (i + 1) * width) - Math.max(a, lo + i * width);
+        if (overlap > 0) z[i][j] += (mass * overlap) / (b - a);
+      }
+    }
+  });
+  return { x: cols.map((c) => c.epoch), y: centers, z };
+}

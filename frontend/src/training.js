@@ -1,0 +1,199 @@
+// Train and Stop, the run's status and queue position, live metrics, and what to do when a run diverges or is rejected.
+
+import { api, ApiError } from "./api.js";
+import { deepCopy, fmt, h, render } from "./dom.js";
+import { clearErrors, setFallbackSink, showErrors } from "./errors.js";
+import { onLang, t } from "./i18n.js";
+import { datasetInfo, loadPreview } from "./data.js";
+import { roundLr } from "./learn.js";
+import { RunData } from "./run.js";
+import { getSpec, update } from "./state.js";
+import { JobStream } from "./stream.js";
+import { schedule, showRun } from "./charts/dashboard.js";
+
+let root = null;
+let run = null;
+let stream = null;
+let phase = "idle"; // idle | submitting | queued | running | completed | failed | cancelled | diverged
+let linkState = "open";
+let alert = null; // {kind, text, action?}
+let orphanErrors = [];
+const finishListeners = new Set();
+const debug = { dropAtEpochs: [] };
+
+/** fn(run) when a run reaches a final status (the history refreshes). */
+export function onRunFinished(fn) {
+  finishListeners.add(fn);
+}
+
+export function currentRun() {
+  return run;
+}
+
+const ACTIVE = new Set(["submitting", "queued", "running"]);
+
+async function train() {
+  if (ACTIVE.has(phase)) return;
+  const spec = deepCopy(getSpec());
+  alert = null;
+  phase = "submitting";
+  paint();
+  let job;
+  try {
+    job = await api.submit(spec);
+  } catch (err) {
+    phase = "idle";
+    if (err instanceof ApiError && err.items.length) {
+      const orphans = showErrors(err.items);
+      alert = { kind: "error", text: t("run.rejected", { msg: (orphans[0] || err.items[0]).msg }) };
+    } else alert = { kind: "error", text: err.status === 0 ? t("app.serverDown") : t("run.rejected", { msg: err.message }) };
+    paint();
+    return;
+  }
+  clearErrors();
+  start(job, spec);
+}
+
+/** Follow a job (just submitted, or re-opened) from its first event. */
+export function start(job, spec) {
+  if (stream) stream.close();
+  const info = datasetInfo(spec.dataset.name);
+  run = new RunData(job, spec);
+  run.kind = info.kind;
+  run.task = info.task;
+  run.nClasses = info.n_classes;
+  phase = job.status && job.status !== "queued" ? job.status : "queued";
+  run.status = phase;
+  showRun(run);
+  if (info.kind === "toy2d") {
+    const mine = run;
+    loadPreview(spec.dataset, spec.seed)
+      .then((points) => {
+        mine.points = points;
+        mine.revision += 1;
+        if (run === mine) schedule();
+      })
+      .catch(() => {});
+  }
+  stream = new JobStream(job.id, { onEvent, onState: (s) => ((linkState = s), paint()) });
+  for (const e of debug.dropAtEpochs) stream.dropAtEpochs.add(e);
+  stream.start();
+  paint();
+}
+
+function onEvent(ev) {
+  if (!run) return;
+  if (ev.type === "status") {
+    run.addStatus(ev);
+    phase = ev.status;
+    if (ev.status === "diverged") {
+      const lr = run.spec.training.optimizer.lr;
+      const smaller = roundLr(lr / 10);
+      alert = {
+        kind: "warn",
+        text: t("run.diverged", { epoch: run.divergedAt, lr }),
+        action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
+      };
+    } else if (ev.status === "failed") alert = { kind: "error", text: t("run.failed", { msg: ev.error || "?" }) };
+    if (["completed", "failed", "cancelled", "diverged"].includes(ev.status)) for (const fn of finishListeners) fn(run);
+    paint();
+  } else if (ev.type === "epoch") {
+    run.addEpoch(ev);
+    if (phase === "queued") phase = "running";
+    paintProgress();
+  }
+  schedule();
+}
+
+async function stop() {
+  if (!run) return;
+  try {
+    await api.cancel(run.job.id);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 409)) alert = { kind: "error", text: err.message };
+  }
+  paint();
+}
+
+function statusText() {
+  const key = `run.status.${phase}`;
+  let text = t(key, {}, phase);
+  if (phase === "queued" && run && run.position !== null && run.position !== undefined) text += ` · ${t("run.queuePos", { n: run.position })}`;
+  if (phase === "running" && run && run.device) text += ` · ${t("run.device", { device: run.device })}`;
+  if (ACTIVE.has(phase) && linkState === "reconnecting") text += ` · ${t("run.reconnecting")}`;
+  return text;
+}
+
+function paintProgress() {
+  if (!root) return;
+  const total = run ? run.spec.training.epochs : 0;
+  const e = run ? run.latestEpoch : null;
+  const bar = root.querySelector(".progress > div");
+  if (bar) bar.style.width = `${total && e !== null ? (100 * e) / total : 0}%`;
+  const progress = root.querySelector(".progress");
+  if (progress) progress.setAttribute("aria-valuenow", String(e ?? 0));
+  const epochEl = root.querySelector("#run-epoch");
+  if (epochEl) epochEl.textContent = e === null ? "" : t("run.epoch", { e, n: total });
+  const m = root.querySelector("#run-metrics");
+  if (m && run && run.epochs.length) {
+    const i = run.epochs.length - 1;
+    const items = [
+      [t("run.trainLoss"), run.train.loss[i]],
+      [t("run.testLoss"), run.test.loss[i]],
+    ];
+    if (run.task !== "regression") items.push([t("run.trainAcc"), pct(run.train.accuracy[i])], [t("run.testAcc"), pct(run.test.accuracy[i])]);
+    m.replaceChildren(...items.map(([k, v]) => h("span", {}, `${k} `, h("b", {}, typeof v === "number" ? fmt(v, 4) : v))));
+  }
+  const pill = root.querySelector(".status-pill");
+  if (pill && pill.dataset.status !== phase) paint();
+}
+
+function pct(x) {
+  return typeof x === "number" ? `${(100 * x).toFixed(1)}%` : "–";
+}
+
+function paint() {
+  if (!root) return;
+  const busy = ACTIVE.has(phase);
+  const total = run ? run.spec.training.epochs : 0;
+  const alerts = [];
+  if (alert) {
+    alerts.push(h("div", { class: `alert ${alert.kind}`, role: "alert", id: "run-alert" }, h("span", {}, alert.text), alert.action ? h("button", { type: "button", class: "btn small", onclick: alert.action.run, id: "run-alert-action" }, alert.action.text) : null));
+  }
+  if (orphanErrors.length && !alert) {
+    alerts.push(h("div", { class: "alert error", role: "alert", id: "run-check-errors" }, orphanErrors.map((e) => `${(e.loc || []).filter((x) => x !== "body").join(".")}: ${e.msg}`).join(" · ")));
+  }
+  render(
+    root,
+    h("button", { type: "button", class: "btn primary big", id: "train-btn", disabled: busy, onclick: train, "data-key": "train" }, `▶ ${t("run.train")}`),
+    h("button", { type: "button", class: "btn big", id: "stop-btn", disabled: !busy || phase === "submitting", onclick: stop, "data-key": "stop" }, `■ ${t("run.stop")}`),
+    h("span", { class: "status-pill", id: "run-status", "data-status": phase, role: "status", "aria-live": "polite" }, statusText()),
+    h("span", { id: "run-epoch", class: "metrics" }),
+    h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": total, "aria-label": t("run.title") }, h("div")),
+    h("div", { class: "metrics", id: "run-metrics" }),
+    alerts,
+  );
+  paintProgress();
+}
+
+export function mountTraining(el) {
+  root = el;
+  setFallbackSink((orphans) => {
+    const changed = orphans.length !== orphanErrors.length || orphans.some((o, i) => o.msg !== orphanErrors[i]?.msg);
+    orphanErrors = orphans;
+    if (changed) paint();
+  });
+  paint();
+  onLang(paint);
+  // Test and debug hooks: drop the websocket on purpose and read back exactly which epochs arrived.
+  window.nndojo = Object.assign(window.nndojo || {}, {
+    dropConnection: () => (stream ? stream.drop() : false),
+    dropAtEpochs: (epochs) => {
+      debug.dropAtEpochs = epochs;
+      if (stream) for (const e of epochs) stream.dropAtEpochs.add(e);
+    },
+    epochsSeen: () => (run ? [...run.seenEpochs] : []),
+    runStatus: () => phase,
+    jobId: () => (run ? run.job.id : null),
+  });
+}
