@@ -80,10 +80,12 @@ def run_train(
     threads: int | None = None,
     eval_limit: int | None = None,
     progress: bool = True,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> str:
     """Train with a progress bar, write numbered events as JSON lines, print the summary; returns the final status."""
     from tqdm import tqdm
+
+    out = out or sys.stdout
 
     from nndojo.train import train
 
