@@ -31,6 +31,17 @@ class Settings(BaseSettings):
     max_queue: int = Field(200, ge=1, description="queued jobs beyond which submissions get 429")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="request bodies over this get 413")
     ws_queue_size: int = Field(1000, ge=1, description="events buffered per websocket before a slow client is closed with 1013")
+    frontend_dir: Path | None = Field(None, description="the page's files; default: frontend/ beside backend/")
+    ray_num_cpus: int | None = Field(None, ge=1, description="CPUs the embedded Ray offers; default cpu_slots × threads_per_job")
+    ray_object_store_mb: int = Field(128, ge=80, description="object store of the embedded Ray; events are small, so it stays small")
+    stored_boundaries: int = Field(
+        50,
+        ge=2,
+        description="boundary grids kept in storage per job, evenly spaced over its epochs (plus the latest); live streams get all",
+    )
+    cancel_grace_s: float = Field(
+        5.0, gt=0, description="a running job that has not stopped this long after a cancel has its worker restarted"
+    )
     max_layers: int = Field(m.MAX_LAYERS, ge=1, le=m.MAX_LAYERS)
     max_units: int = Field(m.MAX_UNITS, ge=1, le=m.MAX_UNITS)
     max_filters: int = Field(m.MAX_FILTERS, ge=1, le=m.MAX_FILTERS)
@@ -49,6 +60,14 @@ class Settings(BaseSettings):
     @property
     def resolved_cpu_slots(self) -> int:
         return self.cpu_slots or max(1, (os.cpu_count() or 1) // self.threads_per_job)
+
+    @property
+    def resolved_frontend_dir(self) -> Path:
+        return self.frontend_dir or Path(__file__).resolve().parents[2] / "frontend"
+
+    @property
+    def resolved_ray_num_cpus(self) -> int:
+        return self.ray_num_cpus or self.resolved_cpu_slots * self.threads_per_job
 
 
 @lru_cache

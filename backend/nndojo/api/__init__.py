@@ -1,0 +1,1 @@
+"""The HTTP and websocket API of shared/API.md. Nothing here imports torch: training runs in Ray workers."""

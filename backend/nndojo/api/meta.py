@@ -1,0 +1,87 @@
+"""Everything around the jobs: health, catalog, schema, the pre-flight check, dataset previews and the optimizer race."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Path, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from nndojo import __version__
+from nndojo.api.deps import ManagerDep, SettingsDep, body_errors, checked
+from nndojo.api.schemas import CheckReport, Health
+from nndojo.datasets.info import DATASETS
+from nndojo.spec import JobSpec
+from nndojo.spec.catalog import catalog
+from nndojo.spec.models import DatasetSpec
+
+router = APIRouter(prefix="/api", tags=["meta"])
+
+
+@router.get("/health", response_model=Health)
+async def health(manager: ManagerDep) -> dict[str, Any]:
+    """Answers once a training slot is up; `devices` is what the workers can train on."""
+    return {"status": "ok", "version": __version__, "devices": await manager.devices()}
+
+
+@router.get("/catalog")
+async def get_catalog(settings: SettingsDep) -> dict[str, Any]:
+    """Every choice a client may make, with this server's limits."""
+    return catalog(settings.limits)
+
+
+@router.get("/schema")
+async def get_schema() -> dict[str, Any]:
+    """The JSON Schema of a job spec."""
+    return JobSpec.model_json_schema()
+
+
+@router.post("/check", response_model=CheckReport)
+async def check(spec: JobSpec, settings: SettingsDep, manager: ManagerDep) -> dict[str, Any]:
+    """Each layer's shapes and parameters, or the same 422 that POST /api/jobs would give."""
+    return checked(spec, settings, manager).as_dict()
+
+
+@router.get("/datasets/{name}/preview", responses={404: {"description": "unknown dataset"}, 409: {"description": "its files are missing"}})
+async def dataset_preview(
+    settings: SettingsDep,
+    name: Annotated[str, Path(max_length=64)],
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    noise: float | None = None,
+    n_samples: int | None = None,
+    test_fraction: float | None = None,
+    train_limit: int | None = None,
+    max_images: Annotated[int, Query(ge=0, le=256)] = 32,
+) -> dict[str, Any]:
+    """The points (2-D sets) or a sample of training images, as the job with these settings would see them."""
+    from nndojo.datasets import DatasetUnavailable, preview  # numpy and scikit-learn only; loaded on first use
+
+    if name not in DATASETS:
+        raise HTTPException(404, f"no dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    given = {"noise": noise, "n_samples": n_samples, "test_fraction": test_fraction, "train_limit": train_limit}
+    try:
+        spec = DatasetSpec(name=name, **{key: value for key, value in given.items() if value is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**error, "loc": ["query", *error["loc"]]} for error in errors]) from exc
+    if spec.n_samples > settings.max_samples:
+        raise RequestValidationError(
+            [{"loc": ["query", "n_samples"], "msg": f"at most {settings.max_samples} samples on this server", "type": "limit"}]
+        )
+    try:
+        return await asyncio.to_thread(preview, spec, seed, settings.datasets_dir, max_images)
+    except DatasetUnavailable as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.post("/optimizer-race")
+async def optimizer_race(manager: ManagerDep, request: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    """Runs optimisers on a 2-D function and returns their paths: in a worker, which has torch loaded already."""
+    reply = await manager.race(request)
+    if "errors" in reply:
+        raise body_errors(reply["errors"])
+    return reply["result"]
