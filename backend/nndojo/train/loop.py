@@ -65,28 +65,43 @@ def batch_bounds(n: int, batch_size: int | str, has_batchnorm1d: bool) -> list[t
 
 
 class GradNorms:
-    """Per-layer L2 gradient norms, summed over an epoch's steps on the device with a handful of foreach ops a step."""
+    """Per-layer L2 gradient norms, summed over an epoch's steps on the device.
+
+    Each step costs two ops: one foreach norm over all gradients and one stack into a row of a preallocated buffer.
+    Grouping the tensors' norms into layers (√Σ n²), and summing over steps, happen once per `BLOCK` steps.
+    """
+
+    BLOCK = 512
 
     def __init__(self, layer_params: list[list[torch.nn.Parameter]], device: torch.device):
         self.params = [p for params in layer_params for p in params]
         self.n_layers = len(layer_params)
-        counts = {len(params) for params in layer_params}
-        self.per_layer = counts.pop() if len(counts) == 1 else None  # every layer has k tensors: a view does the grouping
         self.group = torch.tensor([i for i, params in enumerate(layer_params) for _ in params], device=device)
+        self.buffer = torch.zeros(self.BLOCK, len(self.params), device=device)
+        self.rows = 0
         self.sum = torch.zeros(self.n_layers, device=device)
 
     def grads(self) -> list[Tensor]:
         grads = [p.grad for p in self.params]
-        return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, self.params, strict=True)]
+        if any(g is None for g in grads):
+            return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, self.params, strict=True)]
+        return grads  # type: ignore[return-value]
 
     def add(self, grads: list[Tensor]) -> None:
-        norms = torch.stack(torch._foreach_norm(grads))
-        if self.per_layer is not None:
-            self.sum.add_(torch.linalg.vector_norm(norms.view(self.n_layers, self.per_layer), dim=1))
-        else:
-            self.sum.add_(torch.zeros_like(self.sum).index_add_(0, self.group, norms.square()).sqrt_())
+        torch.stack(torch._foreach_norm(grads), out=self.buffer[self.rows])
+        self.rows += 1
+        if self.rows == self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            squares = self.buffer[: self.rows].square()
+            per_layer = torch.zeros(self.rows, self.n_layers, device=self.sum.device).index_add_(1, self.group, squares)
+            self.sum.add_(per_layer.sqrt_().sum(dim=0))
+            self.rows = 0
 
     def take_mean(self, steps: int) -> Tensor:
+        self._flush()
         mean = self.sum / max(steps, 1)
         self.sum = torch.zeros_like(self.sum)
         return mean
@@ -134,26 +149,28 @@ def train(
     optimizer = make_optimizer(tr.optimizer, model.parameters())
     grad_norms = GradNorms(model.layer_params(), dev)
     weights = model.weights()
+    params = list(model.parameters())
     l1, l2 = tr.l1, tr.l2
 
     x_train = torch.from_numpy(np.ascontiguousarray(data.x_train)).to(dev)
     y_train = torch.from_numpy(np.ascontiguousarray(data.y_train)).to(dev)
     n = x_train.shape[0]
     shuffle = torch.Generator().manual_seed(spec.seed)
-    fixed = torch.randperm(n, generator=shuffle)  # probe batch and the train-evaluation subset, fixed for the job
+    # The train metrics' samples, fixed for the job (all of them up to TRAIN_EVAL_CAP), in an order whose first
+    # PROBE_BATCH samples are the probe batch: a seeded random sample whose activations the first chunk yields.
     cap = min(TRAIN_EVAL_CAP, eval_limit or TRAIN_EVAL_CAP)
-    eval_idx = fixed[:cap].sort().values.to(dev) if n > cap else None
-    train_eval = Split(x_train[eval_idx], y_train[eval_idx]) if eval_idx is not None else Split(x_train, y_train)
+    fixed = torch.randperm(n, generator=shuffle)[:cap]
+    order = torch.cat([fixed[:PROBE_BATCH].sort().values, fixed[PROBE_BATCH:].sort().values]).to(dev)
+    train_eval = Split(x_train[order], y_train[order])
     test = _split(data.x_test[:eval_limit], data.y_test[:eval_limit], dev)
-    probe_x = x_train[fixed[:PROBE_BATCH].sort().values.to(dev)]
     grid = None
     if data.info.kind == "toy2d":
         xs, ys, inputs = feature_grid(data.features, spec.probes.boundary_resolution)
         grid = Grid([round(float(v), 4) for v in xs], [round(float(v), 4) for v in ys], torch.from_numpy(inputs).to(dev))
     widest = max(math.prod(layer.out_shape) for layer in report.layers)
-    chunk = max(16, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
+    chunk = max(PROBE_BATCH, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
     probes = Probes(
-        model, loss_fn, task=task, train=train_eval, test=test, probe_x=probe_x, grid=grid, bins=spec.probes.histogram_bins, chunk=chunk
+        model, loss_fn, task=task, train=train_eval, test=test, probe_n=PROBE_BATCH, grid=grid, bins=spec.probes.histogram_bins, chunk=chunk
     )
     bounds = batch_bounds(n, tr.batch_size, has_bn1d)
     full_batch = len(bounds) == 1
@@ -189,14 +206,16 @@ def train(
                 xb, yb = x_train[idx], y_train[idx]
             loss = loss_fn(model(xb), yb)
             loss.backward()
-            grads = grad_norms.grads()
-            if l2:
-                torch._foreach_add_([w.grad for w in weights], weights, alpha=l2)  # ∂(½λ₂‖W‖²) = λ₂W
-            if l1:
-                torch._foreach_add_([w.grad for w in weights], torch._foreach_sign(weights), alpha=l1)  # ∂(λ₁|W|) = λ₁ sign(W)
-            grad_norms.add(grads)
+            with torch.no_grad():
+                grads = grad_norms.grads()
+                if l2:
+                    torch._foreach_add_([w.grad for w in weights], weights, alpha=l2)  # ∂(½λ₂‖W‖²) = λ₂W
+                if l1:
+                    torch._foreach_add_([w.grad for w in weights], torch._foreach_sign(weights), alpha=l1)  # ∂(λ₁|W|) = λ₁ sign(W)
+                grad_norms.add(grads)
             optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            for p in params:  # what zero_grad(set_to_none=True) does, without its per-call overhead
+                p.grad = None
         steps += len(bounds)
         event, finite = epoch_event(epoch, sig(lr) or 0.0, grad_norms.take_mean(len(bounds)))
         emit(event)

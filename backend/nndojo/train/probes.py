@@ -61,16 +61,14 @@ class _Layout:
         return s
 
 
+SATURATING = ("sigmoid", "tanh")  # saturated_fraction: sigmoid outputs < 0.1 or > 0.9, tanh |y| > 0.9; 0 for the rest
+DYING = ("relu", "step")  # dead_fraction: outputs exactly 0; 0 for the rest
+
+
 def _saturated(y: Tensor, activation: str) -> Tensor:
-    if activation in ("sigmoid", "softmax"):
-        return ((y < 0.1) | (y > 0.9)).float().mean() if activation == "sigmoid" else y.new_zeros(())
-    if activation == "tanh":
-        return (y.abs() > 0.9).float().mean()
-    return y.new_zeros(())
-
-
-def _dead(y: Tensor, activation: str) -> Tensor:
-    return (y == 0).float().mean() if activation in ("relu", "step") else y.new_zeros(())
+    if activation == "sigmoid":
+        return ((y - 0.5).abs() > 0.4).float().mean()
+    return (y.abs() > 0.9).float().mean()
 
 
 class Probes:
@@ -84,32 +82,41 @@ class Probes:
         task: str,
         train: Split,
         test: Split,
-        probe_x: Tensor,
+        probe_n: int,
         grid: Grid | None,
         bins: int,
         chunk: int,
     ):
         self.model, self.loss_fn, self.task = model, loss_fn, task
-        self.train, self.test, self.probe_x, self.grid = train, test, probe_x, grid
+        self.train, self.test, self.probe_n, self.grid = train, test, probe_n, grid
         self.bins, self.chunk = bins, chunk
+        self.classify = task == "classification"
         self.ranges: dict[str, tuple[float, float]] = {}
+        self.edges: dict[str, list[float]] = {}
         self.modules = model.layer_modules()
+        # only dropout and batchnorm behave differently in eval mode: switching just those is cheaper than model.eval()
+        self.mode_modules = [mod for mod in model.modules() if isinstance(mod, nn.Dropout | nn.modules.batchnorm._BatchNorm)]
         self.first_conv = next((i for i, mod in enumerate(self.modules) if isinstance(mod, nn.Conv2d)), None)
 
     # --- pieces -----------------------------------------------------------------------------------
 
-    def _evaluate(self, split: Split) -> tuple[Tensor, Tensor]:
-        """Mean loss and accuracy over a split, in chunks; both stay on the device."""
+    def _evaluate(self, split: Split, probe: bool = False) -> tuple[Tensor, dict[str, Tensor]]:
+        """[mean loss, accuracy] over a split, in chunks, on the device; with probe=True also the first chunk's activations
+        (the train split starts with the probe batch, so its activations cost no extra forward pass)."""
         n = split.x.shape[0]
-        loss_sum = split.x.new_zeros((), dtype=torch.float32)
-        correct = split.x.new_zeros((), dtype=torch.float32)
+        sums: Tensor | None = None
+        acts: dict[str, Tensor] = {}
         for start in range(0, n, self.chunk):
             xb, yb = split.x[start : start + self.chunk], split.y[start : start + self.chunk]
-            z = self.model(xb)
-            loss_sum = loss_sum + self.loss_fn(z, yb).float() * xb.shape[0]
-            if self.task == "classification":
-                correct = correct + (predicted_class(z, self.model.output_name) == yb).sum()
-        return loss_sum / n, correct / n
+            if probe and start == 0:
+                z, acts = self.model.forward_probe(xb)
+            else:
+                z = self.model(xb)
+            loss = self.loss_fn(z, yb).float() * xb.shape[0]
+            part = torch.stack([loss, (predicted_class(z, self.model.output_name) == yb).sum().float()]) if self.classify else loss.view(1)
+            sums = part if sums is None else sums + part
+        assert sums is not None
+        return sums / n, acts
 
     def _range(self, key: str, values: Tensor, info: LayerInfo | None) -> tuple[float, float]:
         """A histogram's range, fixed the first time it is asked for (epoch 0): the activation's bounds if it has them,
@@ -132,31 +139,36 @@ class Probes:
         self.ranges[key] = (lo, hi)
         return lo, hi
 
-    def _hist(self, layout: _Layout, key: str, values: Tensor, info: LayerInfo | None) -> tuple[slice, tuple[float, float]]:
+    def _hist(self, layout: _Layout, key: str, values: Tensor, info: LayerInfo | None) -> tuple[slice, str]:
         lo, hi = self._range(key, values, info)
-        clean = torch.nan_to_num(values.reshape(-1).float(), nan=lo, posinf=hi, neginf=lo).clamp_(lo, hi)  # out of range → end bins
-        return layout.put(torch.histc(clean, self.bins, lo, hi)), (lo, hi)
+        if key not in self.edges:
+            self.edges[key] = sig_array(np.linspace(lo, hi, self.bins + 1), 4)
+        clean = values.reshape(-1).clamp(lo, hi).nan_to_num_(nan=lo)  # out of range → end bins; NaN (diverged) → first bin
+        return layout.put(torch.histc(clean, self.bins, lo, hi)), key
 
     # --- the epoch --------------------------------------------------------------------------------
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def measure(self, grad_norms: Tensor | None, with_boundary: bool = True) -> dict[str, Any]:
         """train, test, layers and boundary of an epoch event; grad_norms is the epoch's per-layer mean (None at epoch 0)."""
         model = self.model
-        was_training = model.training
-        model.eval()
+        for module in self.mode_modules:
+            module.training = False
         try:
             layout = _Layout()
-            metrics = [layout.put(torch.stack(self._evaluate(split))) for split in (self.train, self.test)]
-            _, acts = model.forward_probe(self.probe_x)
+            train_metrics, acts = self._evaluate(self.train, probe=True)
+            metrics = [layout.put(train_metrics), layout.put(self._evaluate(self.test)[0])]
             layer_slots = []
             for i, (info, module) in enumerate(zip(model.layer_infos, self.modules, strict=True)):
                 weight = module.weight
-                y = acts[info.name].float()
-                scalars = torch.stack(
-                    [weight.norm(), y.mean(), y.std(correction=0), _saturated(y, info.activation), _dead(y, info.activation)]
-                )
-                slots = {"scalars": layout.put(scalars)}
+                y = acts[info.name][: self.probe_n]
+                std, mean = torch.std_mean(y, correction=0)
+                parts = [torch.linalg.vector_norm(weight), mean, std]
+                if info.activation in SATURATING:
+                    parts.append(_saturated(y, info.activation))
+                if info.activation in DYING:
+                    parts.append((y == 0).float().mean())
+                slots = {"scalars": layout.put(torch.stack(parts))}
                 slots["weight_hist"] = self._hist(layout, f"w:{info.name}", weight, None)
                 slots["act_hist"] = self._hist(layout, f"a:{info.name}", y, info)
                 if grad_norms is not None:
@@ -171,15 +183,18 @@ class Probes:
             boundary = layout.put(self._boundary()) if self.grid is not None and with_boundary else None
             host = torch.cat(layout.parts).cpu().numpy().astype(np.float64)
         finally:
-            model.train(was_training)
+            for module in self.mode_modules:
+                module.training = True
 
         def pair(s: slice) -> dict[str, float | None]:
-            loss, acc = host[s].tolist()
-            return {"loss": sig(loss), "accuracy": sig(acc) if self.task == "classification" else None}
+            values = host[s].tolist()
+            return {"loss": sig(values[0]), "accuracy": sig(values[1]) if self.classify else None}
 
         body: dict[str, Any] = {"train": pair(metrics[0]), "test": pair(metrics[1]), "layers": []}
         for info, module, slots in zip(model.layer_infos, self.modules, layer_slots, strict=True):
-            wn, mean, std, sat, dead = host[slots["scalars"]].tolist()
+            wn, mean, std, *rest = host[slots["scalars"]].tolist()
+            sat = rest.pop(0) if info.activation in SATURATING else 0.0
+            dead = rest.pop(0) if info.activation in DYING else 0.0
             layer: dict[str, Any] = {
                 "name": info.name,
                 "type": info.type,
@@ -222,6 +237,5 @@ class Probes:
             return z.astype(np.int64).tolist()
         return places(z, BOUNDARY_DECIMALS)
 
-    def _hist_json(self, host: np.ndarray, s: slice, bounds: tuple[float, float]) -> dict[str, list]:
-        lo, hi = bounds
-        return {"edges": sig_array(np.linspace(lo, hi, self.bins + 1), 4), "counts": host[s].astype(np.int64).tolist()}
+    def _hist_json(self, host: np.ndarray, s: slice, key: str) -> dict[str, list]:
+        return {"edges": self.edges[key], "counts": host[s].astype(np.int64).tolist()}

@@ -1,0 +1,157 @@
+"""Trainer overhead: train() with every probe on against a plain PyTorch loop with none, same model, optimiser and batches.
+
+    .venv/bin/python bench/bench_trainer.py [--device cpu|cuda] [--quick]
+
+Prints epochs per second for both and their ratio (goal on the CPU: ≥ 0.83), and writes the figures as JSON to
+bench/results/. Both loops run in this process, one after the other, on one torch thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nndojo.datasets import load_dataset
+from nndojo.nn import build_model
+from nndojo.spec.check import check_spec
+from nndojo.spec.models import JobSpec
+from nndojo.train import train
+from nndojo.train.loop import batch_bounds, seed_everything
+from nndojo.train.losses import make_loss
+from nndojo.train.optimizers import make_optimizer
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+CASES: dict[str, dict[str, Any]] = {
+    "playground 2-8-8-1 tanh, 500 points, batch 10": {
+        "dataset": {"name": "circle", "n_samples": 500, "noise": 0.1},
+        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}] * 2, "output": {"activation": "sigmoid"}},
+        "training": {"epochs": 200, "batch_size": 10, "optimizer": {"name": "sgd", "lr": 0.03}},
+    },
+    "LeNet on digits, batch 32": {
+        "dataset": {"name": "digits"},
+        "model": {
+            "layers": [
+                {"type": "conv2d", "filters": 6, "kernel_size": 5, "padding": 2, "activation": "relu"},
+                {"type": "maxpool2d"},
+                {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": 1, "activation": "relu"},
+                {"type": "maxpool2d"},
+                {"type": "flatten"},
+                {"type": "dense", "units": 120, "activation": "relu"},
+                {"type": "dense", "units": 84, "activation": "relu"},
+            ],
+            "output": {"activation": "softmax"},
+        },
+        "training": {"epochs": 30, "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.001}},
+    },
+}
+
+
+def plain_loop(spec: JobSpec, device: torch.device) -> float:
+    """The same model, optimiser, loss and batch slicing with nothing measured: seconds for all epochs."""
+    report = check_spec(spec)
+    seed_everything(spec.seed)
+    data = load_dataset(spec.dataset, spec.seed, Path("/usr/share/datasets"))
+    torch.manual_seed(spec.seed)
+    model = build_model(spec, report).to(device)
+    loss_fn = make_loss(spec.training.loss, spec.model.output.activation, data.info.task, report.n_outputs)
+    optimizer = make_optimizer(spec.training.optimizer, model.parameters())
+    x = torch.from_numpy(np.ascontiguousarray(data.x_train)).to(device)
+    y = torch.from_numpy(np.ascontiguousarray(data.y_train)).to(device)
+    n = x.shape[0]
+    bounds = batch_bounds(n, spec.training.batch_size, False)
+    generator = torch.Generator().manual_seed(spec.seed)
+    model.train()
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(spec.training.epochs):
+        perm = torch.randperm(n, generator=generator).to(device)
+        for start, stop in bounds:
+            idx = perm[start:stop]
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    _sync(device)
+    return time.perf_counter() - started
+
+
+def trainer(spec: JobSpec, device: torch.device) -> tuple[float, int]:
+    """train() with every probe: seconds from the epoch-0 event to the last epoch event (setup excluded, like the plain loop's)."""
+    stamps: list[float] = []
+    size = 0
+
+    def emit(event: dict[str, Any]) -> None:
+        nonlocal size
+        if event["type"] == "epoch":
+            stamps.append(time.perf_counter())
+            size += len(json.dumps(event, separators=(",", ":")))
+
+    status = train(spec, emit, device=str(device), threads=1, datasets_dir=Path("/usr/share/datasets"))
+    assert status == "completed", status
+    return stamps[-1] - stamps[0], size
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the epochs")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs each")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    device = torch.device(args.device)
+    rows = []
+    for name, raw in CASES.items():
+        raw = json.loads(json.dumps(raw))
+        if args.quick:
+            raw["training"]["epochs"] = max(3, raw["training"]["epochs"] // 10)
+        spec = JobSpec.model_validate({"seed": 0, **raw})
+        epochs = spec.training.epochs
+        plain_loop(spec, device)  # warm-up: first calls pay for allocations and kernel selection
+        plain = min(plain_loop(spec, device) for _ in range(args.repeats))
+        runs = [trainer(spec, device) for _ in range(args.repeats)]
+        probed, size = min(r[0] for r in runs), runs[0][1]
+        rows.append(
+            {
+                "case": name,
+                "device": str(device),
+                "epochs": epochs,
+                "plain_epochs_per_s": round(epochs / plain, 2),
+                "trainer_epochs_per_s": round(epochs / probed, 2),
+                "ratio": round(plain / probed, 3),
+                "event_bytes": size,
+            }
+        )
+    width = max(len(r["case"]) for r in rows)
+    print(f"{'case':<{width}}  {'plain ep/s':>10}  {'train() ep/s':>12}  {'ratio':>6}  {'events':>9}")
+    for r in rows:
+        print(
+            f"{r['case']:<{width}}  {r['plain_epochs_per_s']:>10.1f}  {r['trainer_epochs_per_s']:>12.1f}  {r['ratio']:>6.3f}  {r['event_bytes']:>9,}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / f"trainer-{device.type}-{stamp}.json"
+    meta = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.processor() or platform.machine(),
+        "threads": 1,
+    }
+    out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
+    print(f"written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+
+
+if __name__ == "__main__":
+    main()
