@@ -63,12 +63,16 @@ async function refresh() {
   overlay();
 }
 
+const FINAL = ["completed", "failed", "cancelled", "diverged"];
+let pollTimer = null;
+
+/** A job's curves; cached once its event log ends with a final status (the log may trail the live stream a little). */
 async function curvesOf(job) {
-  const final = ["completed", "failed", "cancelled", "diverged"].includes(job.status);
-  if (final && curves.has(job.id)) return curves.get(job.id);
+  if (curves.has(job.id)) return curves.get(job.id);
   const events = await api.events(job.id);
   const list = Array.isArray(events) ? events : (events && events.events) || [];
-  const c = { epochs: [], train: [], test: [], acc: [] };
+  const final = list.some((ev) => ev.type === "status" && FINAL.includes(ev.status));
+  const c = { epochs: [], train: [], test: [], acc: [], final };
   for (const ev of list) {
     if (ev.type !== "epoch") continue;
     c.epochs.push(ev.epoch);
@@ -88,6 +92,9 @@ async function overlay() {
   const loss = [];
   const acc = [];
   const results = await Promise.all(chosen.map((j) => curvesOf(j).catch(() => null)));
+  // Runs still going (or whose log is still being written): look again shortly, while this tab is open.
+  clearTimeout(pollTimer);
+  if (results.some((c) => c && !c.final)) pollTimer = setTimeout(() => !root.hidden && refresh(), 1000);
   chosen.forEach((job, i) => {
     const c = results[i];
     if (!c) return;

@@ -83,7 +83,6 @@ function batchControl(tr) {
     disabled: mode !== "mini",
     "data-loc": "training.batch_size",
     "data-key": "training.batch_size",
-    "aria-label": t("learn.batchSize"),
   });
   size.addEventListener("input", () => {
     const x = parseNumber(size.value, true);
@@ -109,8 +108,9 @@ function batchControl(tr) {
       "div",
       { class: "row" },
       h("span", { class: "label", "aria-hidden": "true" }, t("learn.batch")),
-      h("div", { class: "radios" }, radio("online", t("learn.batchOnline")), radio("mini", t("learn.batchMini")), size, radio("full", t("learn.batchFull"))),
+      h("div", { class: "radios" }, radio("online", t("learn.batchOnline")), radio("mini", t("learn.batchMini")), radio("full", t("learn.batchFull"))),
     ),
+    mode === "mini" ? h("div", { class: "row" }, h("label", { for: sizeId }, t("learn.batchSize")), h("div", { class: "ctl" }, size)) : null,
     h("p", { class: "hint" }, help("batch", mode)),
     errorP("training.batch_size"),
   );

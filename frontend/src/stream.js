@@ -20,6 +20,7 @@ export class JobStream {
     this.done = false;
     this.stopped = false;
     this.failures = 0;
+    this.reconnects = 0;
     this.chain = Promise.resolve();
     this.retryTimer = null;
     this.dropAtEpochs = new Set(); // test hook: drop the link right after these epochs
@@ -94,6 +95,7 @@ export class JobStream {
     this.ws = null;
     if (this.done || this.stopped) return;
     this.failures += 1;
+    this.reconnects += 1;
     this.onState("reconnecting");
     const delay = Math.min(5000, 150 * 2 ** Math.min(this.failures, 6));
     clearTimeout(this.retryTimer);

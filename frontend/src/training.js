@@ -192,6 +192,7 @@ export function mountTraining(el) {
       debug.dropAtEpochs = epochs;
       if (stream) for (const e of epochs) stream.dropAtEpochs.add(e);
     },
+    reconnects: () => (stream ? stream.reconnects : 0),
     epochsSeen: () => (run ? [...run.seenEpochs] : []),
     runStatus: () => phase,
     jobId: () => (run ? run.job.id : null),

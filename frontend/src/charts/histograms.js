@@ -23,7 +23,7 @@ export function weightsHeatChart() {
     const h = run.heat.get(name);
     const grid = h ? heatGrid(h.cols) : null;
     if (!grid) return;
-    const data = [{ type: "heatmap", x: grid.x, y: grid.y, z: grid.z, colorscale: "Blues", reversescale: false, showscale: false, hovertemplate: `${t("chart.epoch")} %{x}<br>${t("chart.weight")} %{y:.3g}<br>%{z:.1%}<extra></extra>` }];
+    const data = [{ type: "heatmap", x: grid.x, y: grid.y, z: grid.z, colorscale: [[0, "#ffffff"], [0.15, "#c6dbef"], [0.5, "#4292c6"], [1, "#08306b"]], showscale: false, hovertemplate: `${t("chart.epoch")} %{x}<br>${t("chart.weight")} %{y:.3g}<br>%{z:.1%}<extra></extra>` }];
     draw(card.plot, data, baseLayout({ datarevision: run.revision, showlegend: false, xaxis: { title: { text: t("chart.epoch") } }, yaxis: { title: { text: t("chart.weight") } } }));
   };
   return card;
