@@ -248,8 +248,8 @@ function drawPreview(box, data, info) {
   box.replaceChildren(plot);
   const layout = baseLayout({
     margin: { l: 28, r: 8, t: 6, b: 22 },
-    xaxis: { range: [-6.2, 6.2], zeroline: false, fixedrange: true },
-    yaxis: { range: [-6.2, 6.2], zeroline: false, fixedrange: true, scaleanchor: "x" },
+    xaxis: { range: [-6.2, 6.2], zeroline: false, fixedrange: true, constrain: "domain" },
+    yaxis: { range: [-6.2, 6.2], zeroline: false, fixedrange: true, scaleanchor: "x", constrain: "domain" },
     showlegend: true,
     legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 10 } },
   });

@@ -4,6 +4,7 @@
 import { api, ApiError, jobList } from "./api.js";
 import { fmt, h, render, toast } from "./dom.js";
 import { label, onLang, t } from "./i18n.js";
+import { networkText } from "./names.js";
 import { replaceSpec } from "./state.js";
 import { baseLayout, draw as drawPlot, RUN_COLORS } from "./charts/plot.js";
 
@@ -23,18 +24,6 @@ export function setCurrentJob(id) {
 function jobName(job) {
   const spec = specs.get(job.id) || job.spec;
   return job.name || (spec && spec.name) || String(job.id).slice(0, 8);
-}
-
-function networkText(spec) {
-  if (!spec) return "";
-  const layers = spec.model.layers;
-  const parts = layers.map((l) => (l.type === "dense" ? `${l.units}${shortAct(l.activation)}` : l.type === "conv2d" ? `c${l.filters}` : l.type === "dropout" ? `d${l.p}` : l.type.replace("2d", "")));
-  const text = parts.join("-") || "linear";
-  return text.length > 34 ? `${text.slice(0, 33)}…` : text;
-}
-
-function shortAct(a) {
-  return { relu: "r", sigmoid: "σ", tanh: "t", step: "s", leaky_relu: "lr", identity: "i" }[a] || "";
 }
 
 async function refresh() {

@@ -142,7 +142,7 @@ const en = {
   "help.out.sigmoid": "One probability between 0 and 1 (two classes), or one per output.",
   "help.out.identity": "The raw value: for regression.",
 
-  "init.default": "PyTorch default",
+  "init.default": "Default",
   "init.zeros": "Zeros",
   "init.normal": "Normal (std)",
   "init.xavier": "Xavier",

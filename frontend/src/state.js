@@ -52,7 +52,19 @@ export function normalize(partial) {
   }
   out.model.output = { ...base.model.output, ...(out.model.output || {}) };
   if (!Array.isArray(out.model.layers)) out.model.layers = base.model.layers;
+  // Each layer, optimiser and schedule gets its type's defaults for fields it leaves out (bias: true, ...).
+  out.model.layers = out.model.layers.map((layer) => ({ ...fieldDefaults(catalog.layers.find((l) => l.type === layer.type)), ...layer }));
+  const opt = catalog.optimizers.find((o) => o.name === out.training.optimizer?.name);
+  if (opt) out.training.optimizer = { name: opt.name, ...opt.defaults, ...out.training.optimizer };
+  const sched = out.training.lr_schedule && catalog.lr_schedules.find((x) => x.name === out.training.lr_schedule.name);
+  if (sched) out.training.lr_schedule = { name: sched.name, ...sched.defaults, ...out.training.lr_schedule };
   return deepCopy(out);
+}
+
+function fieldDefaults(entry) {
+  const out = {};
+  for (const [name, schema] of Object.entries((entry && entry.fields) || {})) if ("default" in schema) out[name] = schema.default;
+  return out;
 }
 
 // --- URL hash -------------------------------------------------------------------------------------

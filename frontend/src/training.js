@@ -6,6 +6,7 @@ import { clearErrors, setFallbackSink, showErrors } from "./errors.js";
 import { onLang, t } from "./i18n.js";
 import { datasetInfo, loadPreview } from "./data.js";
 import { roundLr } from "./learn.js";
+import { runName } from "./names.js";
 import { RunData } from "./run.js";
 import { getSpec, update } from "./state.js";
 import { JobStream } from "./stream.js";
@@ -35,6 +36,7 @@ const ACTIVE = new Set(["submitting", "queued", "running"]);
 async function train() {
   if (ACTIVE.has(phase)) return;
   const spec = deepCopy(getSpec());
+  spec.name = runName(spec);
   alert = null;
   phase = "submitting";
   paint();

@@ -45,8 +45,8 @@ export function boundaryChart() {
       baseLayout({
         datarevision: run.revision,
         margin: { l: 36, r: 10, t: 8, b: 30 },
-        xaxis: { range, zeroline: false, showgrid: false, title: { text: "x1" } },
-        yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: "x", title: { text: "x2" } },
+        xaxis: { range, zeroline: false, showgrid: false, constrain: "domain", title: { text: "x1" } },
+        yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: "x", constrain: "domain", title: { text: "x2" } },
         annotations: [{ xref: "paper", yref: "paper", x: 0, y: 1, xanchor: "left", yanchor: "top", showarrow: false, bgcolor: "rgba(255,255,255,.8)", text: `${t("chart.epoch")} ${run.latestEpoch}` }],
       }),
     );

@@ -2,7 +2,7 @@
 
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
-import { baseLayout, draw, TEST_COLOR, TRAIN_COLOR } from "./plot.js";
+import { baseLayout, epochAxis, draw, TEST_COLOR, TRAIN_COLOR } from "./plot.js";
 
 function lines(run, key) {
   return [
@@ -18,7 +18,7 @@ export function lossChart() {
     draw(
       card.plot,
       lines(run, "loss"),
-      baseLayout({ datarevision: run.revision, xaxis: { title: { text: t("chart.epoch") } }, yaxis: { type: logScale ? "log" : "linear", rangemode: "tozero" } }),
+      baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { type: logScale ? "log" : "linear", rangemode: "tozero" } }),
     );
   };
   return card;
@@ -28,7 +28,7 @@ export function accuracyChart() {
   const card = chartCard({ id: "chart-accuracy", titleKey: "chart.accuracy", helpKey: "help.chart.accuracy" });
   card.applies = (run) => run.task !== "regression";
   card.update = (run) => {
-    draw(card.plot, lines(run, "accuracy"), baseLayout({ datarevision: run.revision, xaxis: { title: { text: t("chart.epoch") } }, yaxis: { range: [0, 1.02], tickformat: ".0%" } }));
+    draw(card.plot, lines(run, "accuracy"), baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { range: [0, 1.02], tickformat: ".0%" } }));
   };
   return card;
 }

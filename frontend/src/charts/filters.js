@@ -6,13 +6,15 @@ import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
 
+/** The first conv layer's kernels as {layer, shape, values}; the trainer sends them nested [F][C][kH][kW]. */
 export function findFilters(ev) {
   if (!ev) return null;
   if (ev.filters && ev.filters.shape) return ev.filters;
-  const conv = (ev.layers || []).find((l) => l.type === "conv2d" && (l.filters || l.kernels));
+  const conv = (ev.layers || []).find((l) => l.type === "conv2d" && Array.isArray(l.filters) && l.filters.length);
   if (!conv) return null;
-  const f = conv.filters || conv.kernels;
-  return f.shape ? f : null;
+  const f = conv.filters;
+  const shape = [f.length, f[0].length, f[0][0].length, f[0][0][0].length];
+  return { layer: conv.name, shape, values: f.flat(Infinity) };
 }
 
 export function filtersChart() {

@@ -2,7 +2,7 @@
 
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
-import { baseLayout, depthColor, draw } from "./plot.js";
+import { baseLayout, epochAxis, depthColor, draw } from "./plot.js";
 
 const positive = (v) => (typeof v === "number" && v > 0 ? v : null);
 
@@ -18,7 +18,7 @@ export function gradEpochsChart() {
       mode: "lines",
       line: { color: depthColor(i, names.length), width: 1.8 },
     }));
-    draw(card.plot, data, baseLayout({ datarevision: run.revision, xaxis: { title: { text: t("chart.epoch") } }, yaxis: { type: "log", exponentformat: "power" }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } } }));
+    draw(card.plot, data, baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { type: "log", exponentformat: "power" }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } } }));
   };
   return card;
 }

@@ -3,7 +3,7 @@
 import { heatGrid } from "../run.js";
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
-import { baseLayout, draw } from "./plot.js";
+import { baseLayout, epochAxis, draw } from "./plot.js";
 
 function bars(hist, color) {
   if (!hist || !hist.edges || hist.edges.length < 2) return [];
@@ -24,7 +24,7 @@ export function weightsHeatChart() {
     const grid = h ? heatGrid(h.cols) : null;
     if (!grid) return;
     const data = [{ type: "heatmap", x: grid.x, y: grid.y, z: grid.z, colorscale: [[0, "#ffffff"], [0.15, "#c6dbef"], [0.5, "#4292c6"], [1, "#08306b"]], showscale: false, hovertemplate: `${t("chart.epoch")} %{x}<br>${t("chart.weight")} %{y:.3g}<br>%{z:.1%}<extra></extra>` }];
-    draw(card.plot, data, baseLayout({ datarevision: run.revision, showlegend: false, xaxis: { title: { text: t("chart.epoch") } }, yaxis: { title: { text: t("chart.weight") } } }));
+    draw(card.plot, data, baseLayout({ datarevision: run.revision, showlegend: false, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { title: { text: t("chart.weight") } } }));
   };
   return card;
 }

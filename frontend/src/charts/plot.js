@@ -30,6 +30,12 @@ export function baseLayout(extra = {}) {
   };
 }
 
+/** An epoch x-axis: whole numbers only, one tick per epoch while there are few. */
+export function epochAxis(run, title) {
+  const last = run && run.epochs.length ? run.epochs[run.epochs.length - 1] : 0;
+  return { title: { text: title }, tickformat: "d", ...(last <= 10 ? { dtick: 1 } : {}) };
+}
+
 /** Colours for layers by depth: light (first layer) to dark (output), so order is readable at a glance. */
 export function depthColor(i, n) {
   const stops = [
