@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -54,8 +55,8 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-def plain_loop(spec: JobSpec, device: torch.device) -> float:
-    """The same model, optimiser, loss and batch slicing with nothing measured: seconds for all epochs."""
+def plain_loop(spec: JobSpec, device: torch.device) -> tuple[float, float]:
+    """The same model, optimiser, loss and batch slicing with nothing measured: (wall, CPU) seconds for all epochs."""
     report = check_spec(spec)
     seed_everything(spec.seed)
     data = load_dataset(spec.dataset, spec.seed, Path("/usr/share/datasets"))
@@ -70,7 +71,7 @@ def plain_loop(spec: JobSpec, device: torch.device) -> float:
     generator = torch.Generator().manual_seed(spec.seed)
     model.train()
     _sync(device)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     for _ in range(spec.training.epochs):
         perm = torch.randperm(n, generator=generator).to(device)
         for start, stop in bounds:
@@ -80,23 +81,24 @@ def plain_loop(spec: JobSpec, device: torch.device) -> float:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
     _sync(device)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.thread_time() - cpu
 
 
-def trainer(spec: JobSpec, device: torch.device) -> tuple[float, int]:
-    """train() with every probe: seconds from the epoch-0 event to the last epoch event (setup excluded, like the plain loop's)."""
-    stamps: list[float] = []
+def trainer(spec: JobSpec, device: torch.device) -> tuple[float, float, int]:
+    """train() with every probe: (wall, CPU) seconds from the epoch-0 event to the last epoch event (setup excluded, like the
+    plain loop's; epoch 0's own probes are excluded too, every later epoch's included), and the events' JSON size."""
+    stamps: list[tuple[float, float]] = []
     size = 0
 
     def emit(event: dict[str, Any]) -> None:
         nonlocal size
         if event["type"] == "epoch":
-            stamps.append(time.perf_counter())
+            stamps.append((time.perf_counter(), time.thread_time()))
             size += len(json.dumps(event, separators=(",", ":")))
 
     status = train(spec, emit, device=str(device), threads=1, datasets_dir=Path("/usr/share/datasets"))
     assert status == "completed", status
-    return stamps[-1] - stamps[0], size
+    return stamps[-1][0] - stamps[0][0], stamps[-1][1] - stamps[0][1], size
 
 
 def _sync(device: torch.device) -> None:
@@ -120,9 +122,10 @@ def main() -> None:
         spec = JobSpec.model_validate({"seed": 0, **raw})
         epochs = spec.training.epochs
         plain_loop(spec, device)  # warm-up: first calls pay for allocations and kernel selection
-        plain = min(plain_loop(spec, device) for _ in range(args.repeats))
+        plains = [plain_loop(spec, device) for _ in range(args.repeats)]
         runs = [trainer(spec, device) for _ in range(args.repeats)]
-        probed, size = min(r[0] for r in runs), runs[0][1]
+        plain, plain_cpu = min(p[0] for p in plains), min(p[1] for p in plains)
+        probed, probed_cpu, size = min(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]
         rows.append(
             {
                 "case": name,
@@ -131,19 +134,24 @@ def main() -> None:
                 "plain_epochs_per_s": round(epochs / plain, 2),
                 "trainer_epochs_per_s": round(epochs / probed, 2),
                 "ratio": round(plain / probed, 3),
+                "ratio_cpu_time": round(plain_cpu / probed_cpu, 3),
                 "event_bytes": size,
             }
         )
     width = max(len(r["case"]) for r in rows)
-    print(f"{'case':<{width}}  {'plain ep/s':>10}  {'train() ep/s':>12}  {'ratio':>6}  {'events':>9}")
+    print(f"{'case':<{width}}  {'plain ep/s':>10}  {'train() ep/s':>12}  {'ratio':>6}  {'cpu ratio':>9}  {'events':>9}")
     for r in rows:
         print(
-            f"{r['case']:<{width}}  {r['plain_epochs_per_s']:>10.1f}  {r['trainer_epochs_per_s']:>12.1f}  {r['ratio']:>6.3f}  {r['event_bytes']:>9,}"
+            f"{r['case']:<{width}}  {r['plain_epochs_per_s']:>10.1f}  {r['trainer_epochs_per_s']:>12.1f}  {r['ratio']:>6.3f}"
+            f"  {r['ratio_cpu_time']:>9.3f}  {r['event_bytes']:>9,}"
         )
+    print(f"load average while measuring: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = RESULTS / f"trainer-{device.type}-{stamp}.json"
     meta = {
+        "load_average": os.getloadavg(),
+        "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "machine": platform.processor() or platform.machine(),

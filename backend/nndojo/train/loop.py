@@ -33,16 +33,20 @@ ACTIVATION_BUDGET = 1 << 22  # floats one evaluation chunk may produce in its la
 
 def available_devices() -> list[str]:
     """The devices a job may run on, for /api/health."""
-    return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
+    gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return ["cpu", *gpus]
 
 
 def resolve_device(requested: str) -> torch.device:
     """auto → the first GPU when there is one, else the CPU; 'cuda' without a GPU is an error, not a silent CPU run."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {requested!r} was requested but this machine has no GPU; use 'auto' or 'cpu'")
+    device = torch.device("cuda" if requested == "auto" and torch.cuda.is_available() else "cpu" if requested == "auto" else requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device {requested!r} was requested but this machine has no GPU; use 'auto' or 'cpu'")
+        index = torch.cuda.current_device() if device.index is None else device.index
+        if index >= torch.cuda.device_count():
+            raise RuntimeError(f"device {requested!r} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+        device = torch.device("cuda", index)  # events name the GPU: cuda:0, not cuda
     return device
 
 
