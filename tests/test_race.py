@@ -43,7 +43,10 @@ def test_default_race_paths_start_at_the_start_and_head_for_the_minimum() -> Non
     contour = result["contour"]
     assert len(contour["z"]) == len(contour["y"]) and len(contour["z"][0]) == len(contour["x"])
     assert contour["x"][0] <= -7.0 and contour["y"][-1] >= 2.0  # the start is inside the box
-    j, i = min(range(len(contour["x"])), key=lambda k: abs(contour["x"][k])), min(range(len(contour["y"])), key=lambda k: abs(contour["y"][k]))
+    j, i = (
+        min(range(len(contour["x"])), key=lambda k: abs(contour["x"][k])),
+        min(range(len(contour["y"])), key=lambda k: abs(contour["y"][k])),
+    )
     assert contour["z"][i][j] == pytest.approx(contour["x"][j] ** 2 / 20 + contour["y"][i] ** 2, rel=1e-3)
 
 
@@ -57,7 +60,9 @@ def test_every_function_with_every_optimiser_gives_valid_json(function: str) -> 
 
 
 def test_diverging_paths_stop_at_the_bound_and_stay_valid() -> None:
-    request = RaceRequest(function="saddle", start=(0.5, 0.5), steps=1000, optimizers=[{"name": "sgd", "lr": 2.0}, {"name": "adam", "lr": 0.1}])
+    request = RaceRequest(
+        function="saddle", start=(0.5, 0.5), steps=1000, optimizers=[{"name": "sgd", "lr": 2.0}, {"name": "adam", "lr": 0.1}]
+    )
     result = race(request)
     json.dumps(result, allow_nan=False)
     sgd, _ = result["paths"]
