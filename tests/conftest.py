@@ -117,7 +117,7 @@ def restricted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         "NNDOJO_MAX_LAYERS": "4",
         "NNDOJO_MAX_PARAMS": "5000",
         "NNDOJO_MAX_QUEUE": "4",
-        "NNDOJO_WS_QUEUE_SIZE": "8",
+        "NNDOJO_WS_QUEUE_SIZE": "32",
         "NNDOJO_MAX_BODY_BYTES": "20000",
     }
     server = start_server(tmp_path_factory.mktemp("restricted_server"), env)

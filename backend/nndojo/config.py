@@ -34,11 +34,6 @@ class Settings(BaseSettings):
     frontend_dir: Path | None = Field(None, description="the page's files; default: frontend/ beside backend/")
     ray_num_cpus: int | None = Field(None, ge=1, description="CPUs the embedded Ray offers; default cpu_slots × threads_per_job")
     ray_object_store_mb: int = Field(128, ge=80, description="object store of the embedded Ray; events are small, so it stays small")
-    stored_boundaries: int = Field(
-        50,
-        ge=2,
-        description="boundary grids kept in storage per job, evenly spaced over its epochs (plus the latest); live streams get all",
-    )
     cancel_grace_s: float = Field(
         5.0, gt=0, description="a running job that has not stopped this long after a cancel has its worker restarted"
     )

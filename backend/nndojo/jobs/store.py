@@ -96,20 +96,11 @@ class InsertEvent:
 
 
 @dataclass(frozen=True)
-class ReplaceEventData:
-    """Rewrites a stored event (storage thinning drops an old epoch's boundary grid)."""
-
-    job_id: str
-    seq: int
-    data: str
-
-
-@dataclass(frozen=True)
 class DeleteJob:
     job_id: str
 
 
-Write = InsertJob | UpdateJob | InsertEvent | ReplaceEventData | DeleteJob
+Write = InsertJob | UpdateJob | InsertEvent | DeleteJob
 
 
 def _encode(fields: dict[str, Any]) -> dict[str, Any]:
@@ -158,8 +149,6 @@ class Store:
                     conn.execute(insert(JobRow).values(**_encode(write.job)))
                 elif isinstance(write, UpdateJob) and write.fields:
                     conn.execute(update(JobRow).where(JobRow.id == write.job_id).values(**_encode(write.fields)))
-                elif isinstance(write, ReplaceEventData):
-                    conn.execute(update(EventRow).where(EventRow.job_id == write.job_id, EventRow.seq == write.seq).values(data=write.data))
                 elif isinstance(write, DeleteJob):
                     conn.execute(delete(EventRow).where(EventRow.job_id == write.job_id))
                     conn.execute(delete(JobRow).where(JobRow.id == write.job_id))
