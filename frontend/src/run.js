@@ -20,6 +20,7 @@ export class RunData {
     this.grad = new Map(); // name -> [grad_norm per epoch]
     this.heat = new Map(); // name -> {stride, cols: [{epoch, edges, counts}]}
     this.last = null; // the latest epoch event
+    this.boundary = null; // the latest finite decision boundary
     this.revision = 0;
     this.seenEpochs = [];
   }
@@ -52,6 +53,8 @@ export class RunData {
       if (layer.weight_hist) this.pushHeat(layer.name, ev.epoch, layer.weight_hist);
     }
     this.last = ev;
+    // A diverged epoch's boundary is all NaN (null): keep showing the last one that means something.
+    if (ev.boundary && ev.boundary.z && ev.boundary.z.some((row) => row.some((v) => typeof v === "number"))) this.boundary = ev.boundary;
     this.revision += 1;
   }
 

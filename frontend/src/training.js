@@ -144,7 +144,7 @@ function paintProgress() {
       [t("run.testLoss"), run.test.loss[i]],
     ];
     if (run.task !== "regression") items.push([t("run.trainAcc"), pct(run.train.accuracy[i])], [t("run.testAcc"), pct(run.test.accuracy[i])]);
-    m.replaceChildren(...items.map(([k, v]) => h("span", {}, `${k} `, h("b", {}, typeof v === "number" ? fmt(v, 4) : v))));
+    m.replaceChildren(...items.map(([k, v]) => h("span", {}, `${k} `, h("b", {}, typeof v === "number" ? fmt(v, 4) : (v ?? "–")))));
   }
   const pill = root.querySelector(".status-pill");
   if (pill && pill.dataset.status !== phase) paint();

@@ -3,6 +3,9 @@ websocket recovery. Screenshots of the main views go to test-artifacts/."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -99,7 +102,10 @@ def test_preset_loads_and_trains(page, artifacts):
     assert train_and_wait(page) == "completed"
     page.wait_for_function("document.querySelector('#chart-loss .plot').data?.[0]?.x?.length === 3")
     assert page.is_visible("#chart-filters") and not page.is_visible("#chart-boundary")
+    assert page.locator("#chart-filters canvas").count() == 6  # conv2d_1's six learned 3x3 kernels
     page.screenshot(path=artifacts / "preset-lenet-1280.png")
+    page.locator("#chart-filters").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "preset-lenet-filters-1280.png")
     for preset in ("spiral", "sigmoid", "relu", "overfit", "alexnet"):  # every preset's shapes pass /api/check
         page.click(f"[data-preset='{preset}']")
         wait_checked(page)
@@ -189,3 +195,22 @@ def test_projector_layout(new_page, artifacts):
     # nothing wider than the window: no horizontal scrolling on a projector
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=artifacts / "training-1920.png")
+
+
+def test_diverged_run_says_so_and_offers_a_smaller_learning_rate(new_page, artifacts):
+    spec = {
+        "dataset": {"name": "reg-plane", "n_samples": 200},
+        "model": {"layers": [{"type": "dense", "units": 8, "activation": "relu"}], "output": {"activation": "identity"}},
+        "training": {"epochs": 30, "loss": "mse", "optimizer": {"name": "sgd", "lr": 50.0}},
+    }
+    encoded = base64.urlsafe_b64encode(json.dumps(spec).encode()).decode().rstrip("=")
+    page = new_page(path=f"/#s={encoded}")  # a hand-made link opens too: missing fields take the catalog's defaults
+    assert page.input_value("[data-loc='training.loss']") == "mse"
+    assert train_and_wait(page) == "diverged"
+    alert = page.locator("#run-alert")
+    assert "50" in alert.inner_text() and "smaller" in alert.inner_text()
+    page.wait_for_function("(document.querySelector('#chart-loss .plot').data || []).length === 2")
+    page.wait_for_timeout(200)
+    page.screenshot(path=artifacts / "diverged-1280.png")
+    page.click("#run-alert-action")
+    assert page.input_value("[data-loc='training.optimizer.lr']") == "5"

@@ -30,7 +30,7 @@ export function boundaryChart() {
     return run.kind === "toy2d";
   };
   card.update = (run) => {
-    const b = run.last && run.last.boundary;
+    const b = run.boundary;
     if (!b || !b.z) return;
     const heat = { type: "heatmap", x: b.x, y: b.y, z: b.z, showscale: false, hoverinfo: "skip", opacity: 0.75, zsmooth: "best" };
     if (run.task === "regression") Object.assign(heat, { colorscale: "RdBu", showscale: true, colorbar: { thickness: 8, len: 0.8 } });

@@ -5,9 +5,10 @@ import { chartCard } from "./card.js";
 import { baseLayout, epochAxis, draw, TEST_COLOR, TRAIN_COLOR } from "./plot.js";
 
 function lines(run, key) {
+  const mode = run.epochs.length <= 30 ? "lines+markers" : "lines"; // a lone point still shows
   return [
-    { x: run.epochs, y: run.train[key], name: t("chart.train"), mode: "lines", line: { color: TRAIN_COLOR, width: 2 } },
-    { x: run.epochs, y: run.test[key], name: t("chart.test"), mode: "lines", line: { color: TEST_COLOR, width: 2 } },
+    { x: run.epochs, y: run.train[key], name: t("chart.train"), mode, marker: { size: 4 }, line: { color: TRAIN_COLOR, width: 2 } },
+    { x: run.epochs, y: run.test[key], name: t("chart.test"), mode, marker: { size: 4 }, line: { color: TEST_COLOR, width: 2 } },
   ];
 }
 
