@@ -40,7 +40,9 @@ def build_spiral(page, epochs: int = 20) -> None:
 
 
 def plot_data(page, selector: str) -> list[dict]:
-    return page.evaluate(f"(document.querySelector({selector!r}).data || []).map(t => ({{type: t.type || 'scatter', n: (t.x || []).length, z: (t.z || []).length}}))")
+    return page.evaluate(
+        f"(document.querySelector({selector!r}).data || []).map(t => ({{type: t.type || 'scatter', n: (t.x || []).length, z: (t.z || []).length}}))"
+    )
 
 
 def test_spiral_two_layers_trains_and_draws(new_page, artifacts):
