@@ -345,3 +345,17 @@ def test_devices() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no GPU"):
             resolve_device("cuda")
+
+
+def test_grad_norm_is_the_losss_gradient_without_the_penalties() -> None:
+    """shared/API.md: grad_norm is the norm of the gradient of the loss; L1/L2 are penalties added to the update, not to it.
+
+    One full-batch step from the same initial weights: the loss's gradient is the same with or without a penalty."""
+
+    def first_step_norms(**training: Any) -> list[float]:
+        spec = make_spec(training={"epochs": 1, "batch_size": "full", **training})
+        return [entry["grad_norm"] for entry in epochs_of(run(spec)[1])[1]["layers"]]
+
+    plain = first_step_norms()
+    assert first_step_norms(l2=5.0) == plain
+    assert first_step_norms(l1=5.0) == plain

@@ -211,12 +211,11 @@ def train(
             loss = loss_fn(model(xb), yb)
             loss.backward()
             with torch.no_grad():
-                grads = grad_norms.grads()
+                grad_norms.add(grad_norms.grads())  # the loss's gradient (shared/API.md), before the penalties join it
                 if l2:
                     torch._foreach_add_([w.grad for w in weights], weights, alpha=l2)  # ∂(½λ₂‖W‖²) = λ₂W
                 if l1:
                     torch._foreach_add_([w.grad for w in weights], torch._foreach_sign(weights), alpha=l1)  # ∂(λ₁|W|) = λ₁ sign(W)
-                grad_norms.add(grads)
             optimizer.step()
             for p in params:  # what zero_grad(set_to_none=True) does, without its per-call overhead
                 p.grad = None
