@@ -207,3 +207,23 @@ def test_losses_follow_their_definitions() -> None:
     assert bce.item() == pytest.approx(-(torch.log(y1[0]) + torch.log(1 - y1[1])).item() / 2)
     reg = make_loss("mse", "identity", "regression", 1)(torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0]))
     assert reg.item() == pytest.approx((0.5 * 1 + 0.5 * 4) / 2)
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(2, 2), (2, 1), (3, 3), (3, 2), (1, 1), (4, 4)])
+def test_max_pooling_inference_path_equals_torchs_kernel(kernel: int, stride: int) -> None:
+    """Probes evaluate without grad through the strided-maximum path; it must give max_pool2d's values, NaN included."""
+    from nndojo.nn.pool import MaxPool2d
+
+    torch.manual_seed(0)
+    x = torch.randn(5, 3, 9, 7).relu()  # relu: ties at zero
+    x[0, 0, 1, 1] = float("nan")
+    pool = MaxPool2d(kernel, stride)
+    with torch.no_grad():
+        got = pool(x)
+    expected = torch.nn.functional.max_pool2d(x, kernel, stride)
+    assert got.shape == expected.shape
+    assert torch.equal(got.nan_to_num(nan=-7.0), expected.nan_to_num(nan=-7.0))
+    assert got.isnan().any()
+    y = x.nan_to_num().requires_grad_()
+    pool(y).sum().backward()  # training keeps torch's kernel: each window's whole gradient to one argmax, ties or not
+    assert y.grad is not None and y.grad.sum() == expected.numel() and set(y.grad.unique().tolist()) <= set(range(kernel * kernel + 1))

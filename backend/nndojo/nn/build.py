@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from nndojo.nn.activations import BOUNDED_RANGE, hidden_activation, output_activation
 from nndojo.nn.init import init_layer
 from nndojo.nn.lrn import LocalResponseNorm
+from nndojo.nn.pool import MaxPool2d
 from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport, check_spec
 
@@ -54,7 +55,7 @@ class Net(nn.Module):
             elif isinstance(layer, m.BatchNormLayer):
                 modules.append(nn.BatchNorm2d(shape.in_shape[0]) if len(shape.in_shape) == 3 else nn.BatchNorm1d(shape.in_shape[0]))
             elif isinstance(layer, m.MaxPool2dLayer):
-                modules.append(nn.MaxPool2d(layer.kernel_size, layer.stride or layer.kernel_size))
+                modules.append(MaxPool2d(layer.kernel_size, layer.stride or layer.kernel_size))
             elif isinstance(layer, m.AvgPool2dLayer):
                 modules.append(nn.AvgPool2d(layer.kernel_size, layer.stride or layer.kernel_size))
             elif isinstance(layer, m.FlattenLayer):
