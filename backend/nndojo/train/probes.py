@@ -6,6 +6,7 @@ tensor and copied to the host once; only epoch 0 reads extra values (each histog
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +14,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from nndojo.nn.activations import output_activation
 from nndojo.nn.build import LayerInfo, Net
 from nndojo.train.losses import LossFn, class1_probability, predicted_class
-from nndojo.train.rounding import places, sig, sig_array
+from nndojo.train.rounding import SIG_DIGITS, json_list, places, sig_array, sig_round
 
 PROBE_BATCH = 256  # training samples whose activations are described every epoch
 TRAIN_EVAL_CAP = 10_000  # training samples the train loss and accuracy are measured on (a fixed subset beyond this)
@@ -54,7 +56,9 @@ class _Layout:
     parts: list[Tensor] = field(default_factory=list)
 
     def put(self, t: Tensor) -> slice:
-        flat = t.detach().reshape(-1).to(torch.float32)
+        flat = t.reshape(-1)
+        if flat.dtype != torch.float32:
+            flat = flat.float()
         self.parts.append(flat)
         s = slice(self.offset, self.offset + flat.numel())
         self.offset += flat.numel()
@@ -155,66 +159,73 @@ class Probes:
         for module in self.mode_modules:
             module.training = False
         try:
-            layout = _Layout()
+            # three regions of the one host copy: scalars (6 significant digits), weight values (4), raw (counts, boundary)
+            scal, vals, raw = _Layout(), _Layout(), _Layout()
             train_metrics, acts = self._evaluate(self.train, probe=True)
-            metrics = [layout.put(train_metrics), layout.put(self._evaluate(self.test)[0])]
+            metrics = [scal.put(train_metrics), scal.put(self._evaluate(self.test)[0])]
             layer_slots = []
             for i, (info, module) in enumerate(zip(model.layer_infos, self.modules, strict=True)):
                 weight = module.weight
                 y = acts[info.name][: self.probe_n]
-                std, mean = torch.std_mean(y, correction=0)
+                mean = y.mean()
+                std = torch.linalg.vector_norm(y - mean) / math.sqrt(y.numel())  # two passes, as exact as std_mean, 20× faster on CPU
                 parts = [torch.linalg.vector_norm(weight), mean, std]
                 if info.activation in SATURATING:
                     parts.append(_saturated(y, info.activation))
                 if info.activation in DYING:
                     parts.append((y == 0).float().mean())
-                slots = {"scalars": layout.put(torch.stack(parts))}
-                slots["weight_hist"] = self._hist(layout, f"w:{info.name}", weight, None)
-                slots["act_hist"] = self._hist(layout, f"a:{info.name}", y, info)
                 if grad_norms is not None:
-                    slots["grad"] = layout.put(grad_norms[i])
+                    parts.append(grad_norms[i])
+                slots = {"scalars": scal.put(torch.stack(parts))}
+                slots["weight_hist"] = self._hist(raw, f"w:{info.name}", weight, None)
+                slots["act_hist"] = self._hist(raw, f"a:{info.name}", y, info)
                 if isinstance(module, nn.Linear) and weight.numel() <= SMALL_WEIGHTS:
-                    slots["weights"] = layout.put(weight)
+                    slots["weights"] = vals.put(weight)
                     if module.bias is not None:
-                        slots["bias"] = layout.put(module.bias)
+                        slots["bias"] = vals.put(module.bias)
                 if i == self.first_conv and weight.numel() <= FILTER_VALUES:
-                    slots["filters"] = layout.put(weight)
+                    slots["filters"] = vals.put(weight)
                 layer_slots.append(slots)
-            boundary = layout.put(self._boundary()) if self.grid is not None and with_boundary else None
-            host = torch.cat(layout.parts).cpu().numpy().astype(np.float64)
+            boundary = raw.put(self._boundary()) if self.grid is not None and with_boundary else None
+            host = torch.cat(scal.parts + vals.parts + raw.parts).cpu().numpy().astype(np.float64)
         finally:
             for module in self.mode_modules:
                 module.training = True
+        split = scal.offset + vals.offset
+        scalars = json_list(sig_round(host[: scal.offset], SIG_DIGITS))
+        values = sig_round(host[scal.offset : split], 4)
+        host = host[split:]
 
         def pair(s: slice) -> dict[str, float | None]:
-            values = host[s].tolist()
-            return {"loss": sig(values[0]), "accuracy": sig(values[1]) if self.classify else None}
+            loss, *accuracy = scalars[s]
+            return {"loss": loss, "accuracy": accuracy[0] if self.classify else None}
 
         body: dict[str, Any] = {"train": pair(metrics[0]), "test": pair(metrics[1]), "layers": []}
         for info, module, slots in zip(model.layer_infos, self.modules, layer_slots, strict=True):
-            wn, mean, std, *rest = host[slots["scalars"]].tolist()
+            wn, mean, std, *rest = scalars[slots["scalars"]]
             sat = rest.pop(0) if info.activation in SATURATING else 0.0
             dead = rest.pop(0) if info.activation in DYING else 0.0
             layer: dict[str, Any] = {
                 "name": info.name,
                 "type": info.type,
-                "grad_norm": sig(float(host[slots["grad"]][0])) if "grad" in slots else 0.0,
-                "weight_norm": sig(wn),
+                "grad_norm": rest.pop(0) if grad_norms is not None else 0.0,
+                "weight_norm": wn,
                 "weight_hist": self._hist_json(host, *slots["weight_hist"]),
                 "activation": {
-                    "mean": sig(mean),
-                    "std": sig(std),
-                    "saturated_fraction": sig(sat),
-                    "dead_fraction": sig(dead),
+                    "mean": mean,
+                    "std": std,
+                    "saturated_fraction": sat,
+                    "dead_fraction": dead,
                     "hist": self._hist_json(host, *slots["act_hist"]),
                 },
             }
+            shape = tuple(module.weight.shape)
             if "weights" in slots:
-                layer["weights"] = sig_array(host[slots["weights"]].reshape(tuple(module.weight.shape)), 4)
+                layer["weights"] = json_list(values[slots["weights"]].reshape(shape))
                 if "bias" in slots:
-                    layer["bias"] = sig_array(host[slots["bias"]], 4)
+                    layer["bias"] = json_list(values[slots["bias"]])
             if "filters" in slots:
-                layer["filters"] = sig_array(host[slots["filters"]].reshape(tuple(module.weight.shape)), 4)
+                layer["filters"] = json_list(values[slots["filters"]].reshape(shape))
             body["layers"].append(layer)
         if boundary is not None and self.grid is not None:
             res = (len(self.grid.ys), len(self.grid.xs))
@@ -227,7 +238,7 @@ class Probes:
         assert self.grid is not None
         z = self.model(self.grid.inputs)
         if self.task == "regression":
-            return self.model.predict(self.grid.inputs)[:, 0] if self.model.output_name != "identity" else z[:, 0]
+            return output_activation(self.model.output_name, z)[:, 0]  # the network's output, from the same forward pass
         if z.shape[1] <= 2:
             return class1_probability(z, self.model.output_name)
         return z.argmax(dim=1)

@@ -31,15 +31,26 @@ def places(values: np.ndarray, decimals: int) -> list[Any]:
     return out.tolist()
 
 
-def sig_array(values: np.ndarray, digits: int = 4) -> list[Any]:
-    """An array to `digits` significant digits (for histogram edges and small weight matrices)."""
+def sig_round(values: np.ndarray, digits: int) -> np.ndarray:
+    """An array rounded to `digits` significant digits, vectorised (one numpy pass for a whole epoch's values); non-finite
+    entries stay as they are."""
     arr = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        safe = np.where(np.isfinite(arr) & (arr != 0), np.abs(arr), 1.0)
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(safe)))
+        return np.round(arr * scale) / scale
+
+
+def json_list(arr: np.ndarray) -> list[Any]:
+    """Nested lists for JSON, with None (null) for NaN and ±inf."""
     finite = np.isfinite(arr)
-    safe = np.where(finite & (arr != 0), np.abs(arr), 1.0)
-    scale = 10.0 ** (digits - 1 - np.floor(np.log10(safe)))
-    rounded = np.where(finite, np.round(arr * scale) / scale, 0.0)
     if finite.all():
-        return rounded.tolist()
-    out = rounded.astype(object)
+        return arr.tolist()
+    out = np.where(finite, arr, 0.0).astype(object)
     out[~finite] = None
     return out.tolist()
+
+
+def sig_array(values: np.ndarray, digits: int = 4) -> list[Any]:
+    """An array to `digits` significant digits (for histogram edges and small weight matrices)."""
+    return json_list(sig_round(values, digits))
