@@ -359,3 +359,25 @@ def test_grad_norm_is_the_losss_gradient_without_the_penalties() -> None:
     plain = first_step_norms()
     assert first_step_norms(l2=5.0) == plain
     assert first_step_norms(l1=5.0) == plain
+
+
+@pytest.mark.parametrize("flat_max", [0, 1 << 16])
+def test_gradient_norm_accumulator_both_forms_give_the_mean_of_per_step_layer_norms(flat_max: int, monkeypatch) -> None:
+    """The flat-copy form (small models) and the foreach-norm form (large ones), across block flushes."""
+    from nndojo.train.loop import GradNorms
+
+    monkeypatch.setattr(GradNorms, "FLAT_MAX", flat_max)
+    monkeypatch.setattr(GradNorms, "BLOCK", 3)
+    torch.manual_seed(0)
+    layers = [[torch.nn.Parameter(torch.zeros(4, 3)), torch.nn.Parameter(torch.zeros(4))], [torch.nn.Parameter(torch.zeros(2, 4))]]
+    norms = GradNorms(layers, torch.device("cpu"))
+    assert norms.flat == (flat_max > 0)
+    expected = torch.zeros(2)
+    for _ in range(7):
+        for params in layers:
+            for p in params:
+                p.grad = torch.randn_like(p)
+        norms.add(norms.grads())
+        expected += torch.stack([torch.linalg.vector_norm(torch.cat([p.grad.view(-1) for p in params])) for params in layers])
+    assert torch.allclose(norms.take_mean(7), expected / 7, rtol=1e-5)
+    assert torch.equal(norms.take_mean(1), torch.zeros(2))  # reset for the next epoch

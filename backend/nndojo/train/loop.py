@@ -69,32 +69,46 @@ def batch_bounds(n: int, batch_size: int | str, has_batchnorm1d: bool) -> list[t
 
 
 class GradNorms:
-    """Per-layer L2 gradient norms, summed over an epoch's steps on the device.
+    """Per-layer L2 gradient norms, summed over an epoch's steps on the device (no host sync per step).
 
-    Each step costs two ops: one foreach norm over all gradients and one stack into a row of a preallocated buffer.
-    Grouping the tensors' norms into layers (√Σ n²), and summing over steps, happen once per `BLOCK` steps.
+    Small models (at most FLAT_MAX parameters, where a step costs tens of microseconds and every op counts) copy the
+    flattened gradients into a row of a preallocated buffer: one op a step. Larger ones take one foreach norm per tensor
+    and stack those into the row: two ops a step, and no copy of the gradients. Grouping the rows into layers (√Σ n²)
+    and summing over steps happen once per block of steps and at the epoch's end.
     """
 
-    BLOCK = 512
+    BLOCK = 512  # most rows a buffer holds
+    FLAT_MAX = 1 << 16  # most parameters for the flat-copy form
+    FLAT_BUDGET = 1 << 20  # most floats its buffer holds
 
     def __init__(self, layer_params: list[list[torch.nn.Parameter]], device: torch.device):
         self.params = [p for params in layer_params for p in params]
         self.n_layers = len(layer_params)
-        self.group = torch.tensor([i for i, params in enumerate(layer_params) for _ in params], device=device)
-        self.buffer = torch.zeros(self.BLOCK, len(self.params), device=device)
+        self.flat = sum(p.numel() for p in self.params) <= self.FLAT_MAX
+        # which layer each buffer column belongs to: a column per parameter value (flat) or per tensor (norms)
+        columns = [i for i, params in enumerate(layer_params) for p in params for _ in range(p.numel() if self.flat else 1)]
+        self.group = torch.tensor(columns, device=device)
+        block = min(self.BLOCK, max(1, self.FLAT_BUDGET // len(columns))) if self.flat else self.BLOCK
+        self.buffer = torch.zeros(block, len(columns), device=device)
         self.rows = 0
         self.sum = torch.zeros(self.n_layers, device=device)
+        self.missing = any(p.grad is None for p in self.params)  # re-checked after the first step: None only if unused
 
     def grads(self) -> list[Tensor]:
         grads = [p.grad for p in self.params]
-        if any(g is None for g in grads):
-            return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, self.params, strict=True)]
+        if self.missing or self.rows == 0:
+            self.missing = any(g is None for g in grads)
+            if self.missing:  # a parameter outside the graph has no gradient: its norm is 0
+                return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, self.params, strict=True)]
         return grads  # type: ignore[return-value]
 
     def add(self, grads: list[Tensor]) -> None:
-        torch.stack(torch._foreach_norm(grads), out=self.buffer[self.rows])
+        if self.flat:
+            torch.cat([g.reshape(-1) for g in grads], out=self.buffer[self.rows])
+        else:
+            torch.stack(torch._foreach_norm(grads), out=self.buffer[self.rows])
         self.rows += 1
-        if self.rows == self.BLOCK:
+        if self.rows == self.buffer.shape[0]:
             self._flush()
 
     def _flush(self) -> None:
@@ -210,12 +224,13 @@ def train(
                 xb, yb = x_train[idx], y_train[idx]
             loss = loss_fn(model(xb), yb)
             loss.backward()
-            with torch.no_grad():
-                grad_norms.add(grad_norms.grads())  # the loss's gradient (shared/API.md), before the penalties join it
-                if l2:
-                    torch._foreach_add_([w.grad for w in weights], weights, alpha=l2)  # ∂(½λ₂‖W‖²) = λ₂W
-                if l1:
-                    torch._foreach_add_([w.grad for w in weights], torch._foreach_sign(weights), alpha=l1)  # ∂(λ₁|W|) = λ₁ sign(W)
+            grad_norms.add(grad_norms.grads())  # the loss's gradient (shared/API.md), before the penalties join it
+            if l1 or l2:
+                with torch.no_grad():
+                    if l2:
+                        torch._foreach_add_([w.grad for w in weights], weights, alpha=l2)  # ∂(½λ₂‖W‖²) = λ₂W
+                    if l1:
+                        torch._foreach_add_([w.grad for w in weights], torch._foreach_sign(weights), alpha=l1)  # ∂(λ₁|W|) = λ₁ sign(W)
             optimizer.step()
             for p in params:  # what zero_grad(set_to_none=True) does, without its per-call overhead
                 p.grad = None
