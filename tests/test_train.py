@@ -381,3 +381,32 @@ def test_gradient_norm_accumulator_both_forms_give_the_mean_of_per_step_layer_no
         expected += torch.stack([torch.linalg.vector_norm(torch.cat([p.grad.view(-1) for p in params])) for params in layers])
     assert torch.allclose(norms.take_mean(7), expected / 7, rtol=1e-5)
     assert torch.equal(norms.take_mean(1), torch.zeros(2))  # reset for the next epoch
+
+
+@pytest.mark.parametrize("output", ["softmax", "identity"])
+def test_epoch_0_is_the_untrained_network_measured_exactly_on_both_sets(output: str) -> None:
+    """Train and test loss and accuracy of epoch 0 are the freshly built model's, over every train and test sample."""
+    from nndojo.datasets import load_dataset
+    from nndojo.nn import build_model
+    from nndojo.train.losses import make_loss, predicted_class
+
+    task = "classification" if output == "softmax" else "regression"
+    spec = make_spec(
+        dataset={"name": "spiral" if task == "classification" else "reg-plane", "n_samples": 300},
+        model={"layers": [{"type": "dense", "units": 8, "activation": "relu"}], "output": {"activation": output}},
+        training={"epochs": 1, "loss": "cross_entropy" if task == "classification" else "mse"},
+    )
+    data = load_dataset(spec.dataset, 0, None)  # type: ignore[arg-type]
+    torch.manual_seed(0)
+    model = build_model(spec)
+    loss_fn = make_loss(spec.training.loss, output, task, 2 if task == "classification" else 1)
+    first = epochs_of(run(spec)[1])[0]
+    with torch.no_grad():
+        for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+            z = model(torch.from_numpy(x))
+            assert first[split]["loss"] == pytest.approx(loss_fn(z, torch.from_numpy(y)).item(), rel=1e-5)
+            if task == "classification":
+                hits = (predicted_class(z, output) == torch.from_numpy(y)).float().mean().item()
+                assert first[split]["accuracy"] == pytest.approx(hits, abs=1e-6)
+            else:
+                assert first[split]["accuracy"] is None

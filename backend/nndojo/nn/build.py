@@ -18,6 +18,8 @@ from nndojo.nn.pool import MaxPool2d
 from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport, check_spec
 
+KEEP_VIEW_MAX = 1 << 16  # forward_probe keeps a view of a batch this small; a copy of the head of a larger one
+
 
 @dataclass(frozen=True)
 class LayerInfo:
@@ -84,17 +86,20 @@ class Net(nn.Module):
         """The network's output after the output activation."""
         return output_activation(self.output_name, self(x))
 
-    def forward_probe(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """z and each parameterised layer's output after its activation, keyed by layer name."""
+    def forward_probe(self, x: Tensor, keep: int | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """z and each parameterised layer's output after its activation (of the first `keep` samples), keyed by layer name.
+
+        A kept head of a big batch is copied, so that the batch's activations are freed layer by layer as they would be.
+        """
         outputs: dict[str, Tensor] = {}
         ends = {info.stop: info.name for info in self.layer_infos[:-1]}
         h = x
         for i, module in enumerate(self.body):
             h = module(h)
             if i + 1 in ends:
-                outputs[ends[i + 1]] = h
+                outputs[ends[i + 1]] = _head(h, keep)
         z = self.head(h)
-        outputs["output"] = output_activation(self.output_name, z)
+        outputs["output"] = output_activation(self.output_name, z[:keep])
         return z, outputs
 
     def layer_modules(self) -> list[nn.Module]:
@@ -107,6 +112,12 @@ class Net(nn.Module):
     def weights(self) -> list[nn.Parameter]:
         """The weights L1/L2 apply to: dense, conv and output weights; not biases, not batchnorm."""
         return [mod.weight for mod in self.layer_modules() if isinstance(mod, nn.Linear | nn.Conv2d)]
+
+
+def _head(h: Tensor, keep: int | None) -> Tensor:
+    if keep is None or keep >= h.shape[0]:
+        return h
+    return h[:keep].clone() if h.numel() > KEEP_VIEW_MAX else h[:keep]
 
 
 def build_model(spec: m.JobSpec, report: ShapeReport | None = None) -> Net:

@@ -190,6 +190,7 @@ def train(
     probes = Probes(
         model, loss_fn, task=task, train=train_eval, test=test, probe_n=PROBE_BATCH, grid=grid, bins=spec.probes.histogram_bins, chunk=chunk
     )
+    del train_eval, test  # the probes hold them stacked into one tensor; no second copy on the device
     bounds = batch_bounds(n, tr.batch_size, has_bn1d)
     full_batch = len(bounds) == 1
 

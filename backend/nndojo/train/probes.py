@@ -92,8 +92,12 @@ class Probes:
         chunk: int,
     ):
         self.model, self.loss_fn, self.task = model, loss_fn, task
-        self.train, self.test, self.probe_n, self.grid = train, test, probe_n, grid
-        self.bins, self.chunk = bins, chunk
+        # train, test and grid rows stacked into one input tensor: one forward pass an epoch serves all three
+        self.n_train, self.n_test, self.grid = train.x.shape[0], test.x.shape[0], grid
+        self.x = torch.cat([train.x, test.x, *([grid.inputs] if grid is not None else [])])
+        self.y = torch.cat([train.y, test.y])
+        self.probe_n = min(probe_n, self.n_train)  # the probe batch is the train rows' head, never a test row
+        self.bins, self.chunk = bins, max(chunk, self.probe_n)
         self.classify = task == "classification"
         self.ranges: dict[str, tuple[float, float]] = {}
         self.edges: dict[str, list[float]] = {}
@@ -104,23 +108,28 @@ class Probes:
 
     # --- pieces -----------------------------------------------------------------------------------
 
-    def _evaluate(self, split: Split, probe: bool = False) -> tuple[Tensor, dict[str, Tensor]]:
-        """[mean loss, accuracy] over a split, in chunks, on the device; with probe=True also the first chunk's activations
-        (the train split starts with the probe batch, so its activations cost no extra forward pass)."""
-        n = split.x.shape[0]
-        sums: Tensor | None = None
+    def _forward(self, rows: int) -> tuple[Tensor, dict[str, Tensor]]:
+        """z for the first `rows` stacked rows, in chunks, and the probe batch's activations from the first chunk."""
+        zs: list[Tensor] = []
         acts: dict[str, Tensor] = {}
-        for start in range(0, n, self.chunk):
-            xb, yb = split.x[start : start + self.chunk], split.y[start : start + self.chunk]
-            if probe and start == 0:
-                z, acts = self.model.forward_probe(xb)
+        for start in range(0, rows, self.chunk):
+            xb = self.x[start : min(start + self.chunk, rows)]
+            if start == 0:
+                z, acts = self.model.forward_probe(xb, keep=self.probe_n)
             else:
                 z = self.model(xb)
-            loss = self.loss_fn(z, yb).float() * xb.shape[0]
-            part = torch.stack([loss, (predicted_class(z, self.model.output_name) == yb).sum().float()]) if self.classify else loss.view(1)
-            sums = part if sums is None else sums + part
-        assert sums is not None
-        return sums / n, acts
+            zs.append(z)
+        return (zs[0] if len(zs) == 1 else torch.cat(zs)), acts
+
+    def _metrics(self, z: Tensor) -> Tensor:
+        """[train loss, train accuracy, test loss, test accuracy] (no accuracies for a regression), on the device."""
+        n1, n12 = self.n_train, self.n_train + self.n_test
+        y = self.y
+        losses = [self.loss_fn(z[:n1], y[:n1]).float(), self.loss_fn(z[n1:n12], y[n1:]).float()]
+        if not self.classify:
+            return torch.stack(losses)
+        hits = (predicted_class(z[:n12], self.model.output_name) == y).float()
+        return torch.stack([losses[0], hits[:n1].mean(), losses[1], hits[n1:].mean()])
 
     def _range(self, key: str, values: Tensor, info: LayerInfo | None) -> tuple[float, float]:
         """A histogram's range, fixed the first time it is asked for (epoch 0): the activation's bounds if it has them,
@@ -161,12 +170,13 @@ class Probes:
         try:
             # three regions of the one host copy: scalars (6 significant digits), weight values (4), raw (counts, boundary)
             scal, vals, raw = _Layout(), _Layout(), _Layout()
-            train_metrics, acts = self._evaluate(self.train, probe=True)
-            metrics = [scal.put(train_metrics), scal.put(self._evaluate(self.test)[0])]
+            boundary_due = self.grid is not None and with_boundary
+            z, acts = self._forward(self.x.shape[0] if boundary_due else self.n_train + self.n_test)
+            metrics = scal.put(self._metrics(z))
             layer_slots = []
             for i, (info, module) in enumerate(zip(model.layer_infos, self.modules, strict=True)):
                 weight = module.weight
-                y = acts[info.name][: self.probe_n]
+                y = acts[info.name]
                 mean = y.mean()
                 std = torch.linalg.vector_norm(y - mean) / math.sqrt(y.numel())  # two passes, as exact as std_mean, 20× faster on CPU
                 parts = [torch.linalg.vector_norm(weight), mean, std]
@@ -186,7 +196,7 @@ class Probes:
                 if i == self.first_conv and weight.numel() <= FILTER_VALUES:
                     slots["filters"] = vals.put(weight)
                 layer_slots.append(slots)
-            boundary = raw.put(self._boundary()) if self.grid is not None and with_boundary else None
+            boundary = raw.put(self._boundary(z[self.n_train + self.n_test :])) if boundary_due else None
             host = torch.cat(scal.parts + vals.parts + raw.parts).cpu().numpy().astype(np.float64)
         finally:
             for module in self.mode_modules:
@@ -196,11 +206,12 @@ class Probes:
         values = sig_round(host[scal.offset : split], 4)
         host = host[split:]
 
-        def pair(s: slice) -> dict[str, float | None]:
-            loss, *accuracy = scalars[s]
-            return {"loss": loss, "accuracy": accuracy[0] if self.classify else None}
-
-        body: dict[str, Any] = {"train": pair(metrics[0]), "test": pair(metrics[1]), "layers": []}
+        m = scalars[metrics]
+        if self.classify:
+            train, test = {"loss": m[0], "accuracy": m[1]}, {"loss": m[2], "accuracy": m[3]}
+        else:
+            train, test = {"loss": m[0], "accuracy": None}, {"loss": m[1], "accuracy": None}
+        body: dict[str, Any] = {"train": train, "test": test, "layers": []}
         for info, module, slots in zip(model.layer_infos, self.modules, layer_slots, strict=True):
             wn, mean, std, *rest = scalars[slots["scalars"]]
             sat = rest.pop(0) if info.activation in SATURATING else 0.0
@@ -233,10 +244,8 @@ class Probes:
             body["boundary"] = {"x": self.grid.xs, "y": self.grid.ys, "z": self._z_json(z)}
         return body
 
-    def _boundary(self) -> Tensor:
-        """Per grid point: P(class 1) for two classes, the most probable class for more, the output for a regression."""
-        assert self.grid is not None
-        z = self.model(self.grid.inputs)
+    def _boundary(self, z: Tensor) -> Tensor:
+        """Per grid point, from its z: P(class 1) for two classes, the most probable class for more, the output for a regression."""
         if self.task == "regression":
             return output_activation(self.model.output_name, z)[:, 0]  # the network's output, from the same forward pass
         if z.shape[1] <= 2:
