@@ -410,3 +410,28 @@ def test_epoch_0_is_the_untrained_network_measured_exactly_on_both_sets(output: 
                 assert first[split]["accuracy"] == pytest.approx(hits, abs=1e-6)
             else:
                 assert first[split]["accuracy"] is None
+
+
+def test_batched_histograms_count_like_histc_with_end_bins_for_outliers_and_nan_first() -> None:
+    """The batched form (small models) and histc (large ones) put every value in the same bin, outliers in the end bins."""
+    from nndojo.nn.build import LayerInfo
+    from nndojo.train.probes import HIST_BATCH_MAX, Probes, _Layout
+
+    torch.manual_seed(0)
+    a = torch.randn(40, 8)
+    a[0, 0], a[0, 1], a[0, 2], a[0, 3] = float("nan"), float("inf"), -float("inf"), 1e9
+    w = torch.rand(5, 3) * 4 - 2
+    info = LayerInfo("dense_1", "dense", "identity", 0, 1, None)
+    probes = Probes.__new__(Probes)  # only the histogram state is needed
+    probes.bins, probes.ranges, probes.edges, probes._bin_map = 7, {"a": (-2.0, 2.0), "w": (-1.5, 1.5)}, {}, None
+    requests = [("a", a, info), ("w", w, None)]
+    assert a.numel() + w.numel() <= HIST_BATCH_MAX
+    layout = _Layout()
+    slots = probes._hists(layout, requests)
+    got = torch.cat(layout.parts)
+    for (s, key), (_, values, _) in zip(slots, requests, strict=True):
+        lo, hi = probes.ranges[key]
+        expected = torch.histc(values.reshape(-1).clamp(lo, hi).nan_to_num(nan=lo), 7, lo, hi)
+        assert torch.equal(got[s], expected), key
+        assert got[s].sum() == values.numel()
+    assert got[slots[0][0]][0] >= 2 and got[slots[0][0]][-1] >= 2  # NaN and -inf first, inf and 1e9 last
