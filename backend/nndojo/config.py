@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     frontend_dir: Path | None = Field(None, description="the page's files; default: frontend/ beside backend/")
     ray_num_cpus: int | None = Field(None, ge=1, description="CPUs the embedded Ray offers; default cpu_slots × threads_per_job")
     ray_object_store_mb: int = Field(128, ge=80, description="object store of the embedded Ray; events are small, so it stays small")
+    worker_events_host: str | None = Field(
+        None, description="address workers send events to; default 127.0.0.1 with the embedded Ray, this node's IP in a cluster"
+    )
     cancel_grace_s: float = Field(
         5.0, gt=0, description="a running job that has not stopped this long after a cancel has its worker restarted"
     )

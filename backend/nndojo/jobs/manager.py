@@ -1,8 +1,10 @@
 """The job service: queue, slots, the per-job event log and its fan-out.
 
 Decisions, in one place:
-- Transport: each slot's worker buffers its job's events; the server long-polls it (`poll`, returns as soon as an event
-  is there) from one asyncio task per running job, so an epoch's event reaches the websockets a few ms after it is emitted.
+- Transport: each slot's worker writes its job's events, as they are emitted, to the server's event socket (one TCP
+  connection per slot, token-checked; nndojo.jobs.wire), so an epoch's event reaches the websockets a few ms after it
+  is emitted and the training thread loses no time to Ray calls. Ray starts the job (`run`), cancels it and tells the
+  server when a worker dies.
 - Numbering: the server gives each event its seq (0, 1, 2, … per job) when it arrives, then keeps it in memory until
   the batch writer has committed it. A replay reads that in-memory tail and then the database, after subscribing, so a
   reconnecting client misses nothing and (by skipping seq ≤ the last it got) sees nothing twice.
@@ -21,15 +23,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import socket
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import ray
-from ray.exceptions import RayActorError, RayError
+from ray.exceptions import RayError
 
 from nndojo.config import Settings
+from nndojo.jobs import wire
 from nndojo.jobs.hub import Hub, Subscription
 from nndojo.jobs.slots import Slot, SlotPool, start_ray
 from nndojo.jobs.store import (
@@ -42,14 +47,14 @@ from nndojo.jobs.store import (
     UpdateJob,
     utc_now,
 )
-from nndojo.jobs.worker import encode_event
+from nndojo.jobs.worker import encode_event, stamp
 from nndojo.jobs.writer import BatchWriter
 from nndojo.spec import JobSpec
 from nndojo.spec.check import ShapeReport
 
 log = logging.getLogger(__name__)
 
-POLL_WAIT_S = 1.0  # how long one long-poll waits in the worker for an event
+END_FRAME_WAIT_S = 5.0  # a worker's run returned: its end frame, written just before, is this close behind
 
 
 class QueueFull(Exception):
@@ -83,6 +88,7 @@ class ActiveJob:
     final_sent: bool = False
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    end: asyncio.Future[dict[str, Any]] | None = None  # the worker's end frame: the outcome, after all its events
 
 
 def with_seq(seq: int, text: str) -> str:
@@ -131,6 +137,9 @@ class JobManager:
         self._race_turn = 0
         self._started_ray = False
         self.interrupted: list[str] = []
+        self._token = secrets.token_hex(16)
+        self._event_server: asyncio.Server | None = None
+        self.event_address: tuple[str, int] = ("127.0.0.1", 0)
 
     # --- life cycle ------------------------------------------------------------------------------
 
@@ -141,7 +150,43 @@ class JobManager:
         self.writer = BatchWriter(self.store)
         self.writer.start()
         self._started_ray = start_ray(self.settings)
+        await self._serve_events()
         self.pool = SlotPool(self.settings)
+
+    async def _serve_events(self) -> None:
+        """The event socket: loopback with the embedded Ray; all interfaces in a cluster, advertised by this node's IP."""
+        local = not self.settings.ray_address
+        bind = "127.0.0.1" if local else "0.0.0.0"
+        self._event_server = await asyncio.start_server(self._on_worker_connection, bind, 0)
+        port = self._event_server.sockets[0].getsockname()[1]
+        host = self.settings.worker_events_host or ("127.0.0.1" if local else ray.util.get_node_ip_address())
+        self.event_address = (host, port)
+
+    async def _on_worker_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One slot's stream of frames: events go into their job's log, an end frame completes the job's `end`."""
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            hello = await wire.read_frame(reader)
+            if hello.kind != wire.HELLO or not secrets.compare_digest(str(hello.meta.get("token", "")), self._token):
+                log.warning("refused an event connection without this server's token")
+                return
+            while True:
+                frame = await wire.read_frame(reader)
+                job = self.active.get(frame.job_id)
+                if job is None or job.slot is None or job.end is None or job.end.done():
+                    continue  # deleted, or a straggler of a job already finished
+                if frame.kind == wire.EVENT:
+                    self._on_worker_event(job, encode_event(wire.load_event(frame)))
+                elif frame.kind == wire.END:
+                    job.end.set_result(frame.meta)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the worker went away; its job's supervisor (_run) sees that through Ray
+        except Exception:
+            log.exception("bad frame on an event connection")
+        finally:
+            writer.close()
 
     async def stop(self) -> None:
         """Stops polling the workers, commits what is queued, then stops Ray. Running jobs stay 'running' in the
@@ -150,6 +195,8 @@ class JobManager:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._event_server is not None:
+            self._event_server.close()
         if self.writer is not None:
             await self.writer.close()
         if self.pool is not None:
@@ -228,20 +275,28 @@ class JobManager:
     # --- running ---------------------------------------------------------------------------------
 
     async def _run(self, job: ActiveJob, slot: Slot) -> None:
+        """Starts the job on its slot and waits for its end frame, or for Ray to say the worker died."""
         assert self.pool is not None
+        loop = asyncio.get_running_loop()
+        job.end = end = loop.create_future()
         outcome: dict[str, Any]
+        returned: asyncio.Future[Any] | None = None
         try:
-            slot.actor.run.remote(job.id, job.spec_json)
-            while True:
-                reply = await slot.actor.poll.remote(job.id, POLL_WAIT_S)
-                for encoded in reply["events"]:
-                    self._on_worker_event(job, encoded)
-                if reply["outcome"] is not None:
-                    outcome = reply["outcome"]
-                    break
+            ref = slot.actor.run.remote(job.id, job.spec_json, self.event_address, self._token)
+            returned = asyncio.wrap_future(ref.future())
+            await asyncio.wait({end, returned}, return_when=asyncio.FIRST_COMPLETED)
+            if not end.done():
+                result = returned.result()  # raises if the worker died
+                try:  # the end frame left the worker before run returned
+                    outcome = await asyncio.wait_for(asyncio.shield(end), END_FRAME_WAIT_S)
+                except TimeoutError:
+                    log.warning("job %s: no end frame from its worker; its last events may be missing", job.id)
+                    outcome = result
+            else:
+                outcome = end.result()
         except asyncio.CancelledError:
             raise
-        except (RayActorError, RayError) as exc:
+        except RayError as exc:
             if job.cancel_requested:
                 outcome = {"status": "cancelled"}
             else:
@@ -256,6 +311,10 @@ class JobManager:
             outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
         finally:
             slot.job = None
+            if not end.done():
+                end.cancel()
+            if returned is not None and not returned.done():
+                returned.add_done_callback(lambda future: future.exception() if not future.cancelled() else None)
         self._finish(job, outcome)
         self._dispatch()
 
@@ -282,7 +341,7 @@ class JobManager:
         self._append(job, encoded["text"], final=job.final_sent)
 
     def _append_status(self, job: ActiveJob, event: dict[str, Any]) -> None:
-        self._append(job, encode_event(event)["text"], final=event.get("status") in FINAL_STATUSES)
+        self._append(job, encode_event(stamp(event))["text"], final=event.get("status") in FINAL_STATUSES)
 
     def _append(self, job: ActiveJob, text: str, *, final: bool) -> int:
         """Numbers the event, keeps it in memory until committed, sends it to the job's followers."""

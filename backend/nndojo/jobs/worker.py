@@ -1,15 +1,16 @@
 """A training slot: a long-lived Ray actor that runs one job at a time with the trainer and hands its events back.
 
 One actor per slot keeps torch imported and, on a GPU, the CUDA context warm across jobs. The actor is threaded
-(max_concurrency > 1): `run` trains in one thread while `poll` (the server's long-poll for new events) and `cancel`
-(sets the flag the trainer's should_stop reads) answer from others, so a cancel lands within one training step.
+(max_concurrency > 1): `run` trains in one thread while `cancel` (sets the flag the trainer's should_stop reads) answers
+from another, so a cancel lands within one training step.
 
-Events leave the worker as compact JSON text, encoded here rather than on the server: the server only prefixes the
-seq, stores the text and fans it out, so 100 websockets cost it no encoding work.
+Events leave the worker pickled over the event socket (nndojo.jobs.wire); the server encodes each as JSON once, then
+stores that text and sends it to every websocket unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -17,6 +18,8 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any
+
+from nndojo.jobs.wire import END, Sender, encode_frame, event_frame
 
 # Fields the server needs to track a job without parsing the event text.
 META_FIELDS = ("type", "status", "epoch", "device", "n_params", "train", "test", "error")
@@ -40,9 +43,14 @@ def _dumps(value: Any) -> str:
         return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
 
 
+def stamp(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with `t_emit`, the wall clock when it was emitted: delivery latency is measured from it."""
+    return {**event, "t_emit": time.time()}
+
+
 def encode_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as JSON text, plus the few fields the server tracks the job by."""
-    event = {**event, "t_emit": time.time()}  # wall clock at emit: the benchmark measures delivery latency from it
+    """The event as JSON text (done once, on the server, for storage and every websocket), plus the few fields the
+    server tracks the job by."""
     meta = _finite({key: event[key] for key in META_FIELDS if key in event})
     return {"text": _dumps(event), "meta": meta}
 
@@ -56,12 +64,11 @@ class SlotWorker:
         self.device = device
         self.threads = threads
         self.datasets_dir = Path(datasets_dir)
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._job: str | None = None
-        self._events: list[dict[str, Any]] = []
-        self._outcome: dict[str, Any] | None = None
         self._stop = threading.Event()
         self._cancelled: set[str] = set()
+        self._sender = Sender()
 
     def ready(self) -> str:
         return self.device
@@ -86,47 +93,38 @@ class SlotWorker:
         except ValueError as exc:
             return {"errors": [{"loc": [], "msg": str(exc), "type": "value_error"}]}
 
-    def run(self, job_id: str, spec_json: str) -> dict[str, Any]:
-        """Trains the job; its events and outcome are collected by `poll`. Never raises: a failure is an outcome."""
+    def run(self, job_id: str, spec_json: str, address: tuple[str, int], token: str) -> dict[str, Any]:
+        """Trains the job, writing each event to the server's event socket as it is emitted, then an end frame with the
+        outcome; returns the outcome too. Never raises: a failure is an outcome."""
         from nndojo.spec import JobSpec
         from nndojo.train import train
 
-        with self._cond:
-            self._job, self._events, self._outcome = job_id, [], None
-            self._stop = threading.Event()
+        address = (address[0], int(address[1]))
+        with self._lock:
+            self._job, self._stop = job_id, threading.Event()
             if job_id in self._cancelled:
                 self._stop.set()
+                self._cancelled.discard(job_id)
         stop = self._stop
 
         def emit(event: dict[str, Any]) -> None:
-            encoded = encode_event(event)
-            with self._cond:
-                self._events.append(encoded)
-                self._cond.notify_all()
+            self._sender.send(address, token, event_frame(job_id, stamp(event)))
 
         try:
-            spec = JobSpec.model_validate_json(spec_json)
-            status = train(spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads)
-            outcome: dict[str, Any] = {"status": str(status)}
+            if stop.is_set():
+                outcome: dict[str, Any] = {"status": "cancelled"}
+            else:
+                spec = JobSpec.model_validate_json(spec_json)
+                status = train(spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads)
+                outcome = {"status": str(status)}
         except BaseException as exc:  # the job fails, the slot lives on for the next one
             outcome = {"status": "failed", "error": _describe(exc)}
-        with self._cond:
-            self._outcome = outcome
-            self._cancelled.discard(job_id)
-            self._cond.notify_all()
+        with contextlib.suppress(OSError):
+            self._sender.send(address, token, encode_frame(END, job_id, outcome))
         return outcome
 
-    def poll(self, job_id: str, timeout: float) -> dict[str, Any]:
-        """New events of the job (waits up to `timeout` for one), and its outcome once all its events are taken."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._job == job_id and (self._events or self._outcome is not None), timeout)
-            if self._job != job_id:
-                return {"events": [], "outcome": None}
-            events, self._events = self._events, []
-            return {"events": events, "outcome": self._outcome}
-
     def cancel(self, job_id: str) -> None:
-        with self._cond:
+        with self._lock:
             if self._job == job_id:
                 self._stop.set()  # read by the trainer's should_stop between steps; harmless once it has finished
             else:

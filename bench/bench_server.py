@@ -1,0 +1,253 @@
+"""Server benchmark, in one run on this machine:
+
+1. latency: a job's epoch end (the worker's `t_emit` stamp) to the event's arrival at each of 100 websocket clients
+   following the job (median, p95, max); goal p95 < 50 ms.
+2. throughput: 50 small jobs submitted at once, jobs completed per minute, against the same 50 trained one after
+   another with the plain trainer in this process; goal: the server adds under 10 % (compared with one slot, the
+   plain loop's parallelism; the default slots, one per core, are shown too).
+
+Prints a table and writes JSON to bench/results/. Usage: python bench/bench_server.py [--clients 100] [--jobs 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def latency_spec(epochs: int) -> dict[str, Any]:
+    """The brief's 2-8-8-1 on a 2-D set, paced (mini-batches of 10) so that epochs end some ms apart."""
+    return {
+        "name": "latency",
+        "device": "cpu",
+        "dataset": {"name": "spiral", "n_samples": 500, "noise": 0.1},
+        "model": {
+            "layers": [{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 8, "activation": "relu"}],
+            "output": {"activation": "sigmoid"},
+        },
+        "training": {"epochs": epochs, "batch_size": 10, "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01}},
+    }
+
+
+def small_spec(seed: int) -> dict[str, Any]:
+    return {
+        "name": f"small {seed}",
+        "seed": seed,
+        "device": "cpu",
+        "dataset": {"name": "circle", "n_samples": 200, "noise": 0.1},
+        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}], "output": {"activation": "sigmoid"}},
+        "training": {"epochs": 20, "batch_size": 10, "loss": "cross_entropy", "optimizer": {"name": "sgd", "lr": 0.1}},
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(cpu_slots: int | None) -> Any:
+    """A real `python -m nndojo.api` with its own data dir; yields its base URL."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "NNDOJO_DATA_DIR": data_dir, "NNDOJO_PORT": str(port), "NNDOJO_HOST": "127.0.0.1", "OMP_NUM_THREADS": "1"}
+        env.pop("RAY_ADDRESS", None)
+        if cpu_slots:
+            env["NNDOJO_CPU_SLOTS"] = str(cpu_slots)
+        log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (closed below, after the process)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nndojo.api"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start:\n" + (Path(data_dir) / "server.log").read_text()[-3000:])
+                try:
+                    if httpx.get(f"{url}/api/health", timeout=30).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            yield url
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            log.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# --- 1. latency ------------------------------------------------------------------------------------
+
+
+async def follow(url: str, arrivals: list[tuple[float, str]], ready: asyncio.Event, connected: list[int], n_clients: int) -> None:
+    """Records (arrival time, raw text) per event; parsing waits until the job is over so it never delays a recv."""
+    async with connect(url, max_size=None, max_queue=None) as ws:
+        connected[0] += 1
+        if connected[0] == n_clients:
+            ready.set()
+        async for message in ws:
+            arrivals.append((time.time(), message if isinstance(message, str) else message.decode()))
+
+
+async def measure_latency(base: str, n_clients: int, epochs: int, slots: int) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        # Blockers fill every slot and hold the job in line until every client is connected: all see every epoch live.
+        blockers = [(await http.post("/api/jobs", json=latency_spec(10_000))).json()["id"] for _ in range(slots)]
+        job = (await http.post("/api/jobs", json=latency_spec(epochs))).json()
+        assert job["status"] == "queued", "the measured job must wait for its followers"
+        ws_url = base.replace("http://", "ws://") + f"/api/jobs/{job['id']}/stream"
+        per_client: list[list[tuple[float, str]]] = [[] for _ in range(n_clients)]
+        ready, connected = asyncio.Event(), [0]
+        tasks = [asyncio.create_task(follow(ws_url, per_client[i], ready, connected, n_clients)) for i in range(n_clients)]
+        await asyncio.wait_for(ready.wait(), 60)
+        for blocker in blockers:
+            await http.post(f"/api/jobs/{blocker}/cancel")
+        await asyncio.wait_for(asyncio.gather(*tasks), 600)
+    latencies_ms: list[float] = []
+    for arrivals in per_client:
+        for arrived, text in arrivals:
+            event = json.loads(text)
+            if event["type"] == "epoch":
+                latencies_ms.append((arrived - event["t_emit"]) * 1000)
+    sizes = [len(text) for _, text in per_client[0]]
+    return {
+        "clients": n_clients,
+        "epochs": epochs,
+        "events_per_client": len(per_client[0]),
+        "samples": len(latencies_ms),
+        "median_ms": statistics.median(latencies_ms),
+        "p95_ms": percentile(latencies_ms, 0.95),
+        "max_ms": max(latencies_ms),
+        "mean_event_bytes": statistics.mean(sizes),
+    }
+
+
+# --- 2. throughput ---------------------------------------------------------------------------------
+
+
+def plain_trainer(n_jobs: int) -> float:
+    """The same jobs one after another with the trainer alone in this process; seconds."""
+    import torch
+
+    from nndojo.spec import JobSpec
+    from nndojo.train import train
+
+    torch.set_num_threads(1)
+    train(JobSpec.model_validate(small_spec(999)), lambda event: None, threads=1)  # warm-up: imports, first kernels
+    started = time.perf_counter()
+    for seed in range(n_jobs):
+        assert train(JobSpec.model_validate(small_spec(seed)), lambda event: None, threads=1) == "completed"
+    return time.perf_counter() - started
+
+
+def served(base: str, n_jobs: int) -> float:
+    """The jobs submitted together; seconds from the first submission to the last job's finished_at (the server's
+    clock is this machine's). Waiting polls one job every 200 ms, so the client adds next to no load."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+
+        def wait(job_id: str) -> None:
+            while http.get(f"/api/jobs/{job_id}").json()["status"] in ("queued", "running"):
+                time.sleep(0.2)
+
+        wait(http.post("/api/jobs", json=small_spec(999)).json()["id"])  # warm-up: the slots' first kernels
+        started = time.time()
+        ids = [http.post("/api/jobs", json=small_spec(seed)).json()["id"] for seed in range(n_jobs)]
+        for job_id in reversed(ids):
+            wait(job_id)
+        jobs = [http.get(f"/api/jobs/{job_id}").json() for job_id in ids]
+    assert all(job["status"] == "completed" for job in jobs), [job["error"] for job in jobs]
+    finished = max(datetime.fromisoformat(job["finished_at"].replace("Z", "+00:00")).timestamp() for job in jobs)
+    return finished - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=50)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+
+    with server(cpu_slots=None) as base:
+        latency = asyncio.run(measure_latency(base, args.clients, args.epochs, cores))
+        served_default = served(base, args.jobs)
+    with server(cpu_slots=1) as base:
+        served_one = served(base, args.jobs)
+    plain = plain_trainer(args.jobs)
+
+    per_min = lambda seconds: args.jobs / seconds * 60  # noqa: E731
+    throughput = {
+        "jobs": args.jobs,
+        "plain_trainer_s": plain,
+        "server_1_slot_s": served_one,
+        f"server_{cores}_slots_s": served_default,
+        "plain_jobs_per_min": per_min(plain),
+        "server_1_slot_jobs_per_min": per_min(served_one),
+        f"server_{cores}_slots_jobs_per_min": per_min(served_default),
+        "server_1_slot_overhead": served_one / plain - 1,
+    }
+    result = {
+        "machine": {"cores": cores, "python": platform.python_version(), "platform": platform.platform()},
+        "latency": latency,
+        "throughput": throughput,
+        "goals": {
+            "latency_p95_under_50ms": latency["p95_ms"] < 50,
+            "server_overhead_under_10pct": throughput["server_1_slot_overhead"] < 0.10,
+        },
+    }
+    rows = [
+        ("epoch end -> 100 websockets, median", f"{latency['median_ms']:.1f} ms", ""),
+        ("epoch end -> 100 websockets, p95", f"{latency['p95_ms']:.1f} ms", "goal < 50 ms"),
+        (
+            "epoch end -> 100 websockets, max",
+            f"{latency['max_ms']:.1f} ms",
+            f"{latency['samples']} samples, {latency['mean_event_bytes'] / 1000:.1f} kB/event",
+        ),
+        (f"{args.jobs} jobs, plain trainer one after another", f"{per_min(plain):.0f} jobs/min", f"{plain:.1f} s"),
+        (
+            f"{args.jobs} jobs, server, 1 slot",
+            f"{per_min(served_one):.0f} jobs/min",
+            f"{served_one:.1f} s, overhead {throughput['server_1_slot_overhead']:+.1%} (goal < 10%)",
+        ),
+        (f"{args.jobs} jobs, server, {cores} slots (default)", f"{per_min(served_default):.0f} jobs/min", f"{served_default:.1f} s"),
+    ]
+    width = max(len(row[0]) for row in rows)
+    for name, value, note in rows:
+        print(f"{name.ljust(width)}  {value.rjust(14)}  {note}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"bench_server-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
