@@ -15,6 +15,7 @@ own workers can write into a job's log, and unpickle only what they sent.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import pickle
 import socket
@@ -46,8 +47,16 @@ def event_frame(job_id: str, event: dict[str, Any]) -> bytes:
     return encode_frame(EVENT, job_id, {}, pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+class _PlainData(pickle.Unpickler):
+    """Events are dicts of lists, strings and numbers: refusing every class means a frame can never run code,
+    even if the token leaked."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"events carry plain data only, not {module}.{name}")
+
+
 def load_event(frame: Frame) -> dict[str, Any]:
-    return pickle.loads(frame.payload)  # only from a worker that presented this server token
+    return _PlainData(io.BytesIO(frame.payload)).load()  # only from a worker that presented this server's token
 
 
 def decode_body(body: bytes) -> Frame:
