@@ -412,10 +412,14 @@ def test_epoch_0_is_the_untrained_network_measured_exactly_on_both_sets(output: 
                 assert first[split]["accuracy"] is None
 
 
-def test_batched_histograms_count_like_histc_with_end_bins_for_outliers_and_nan_first() -> None:
-    """The batched form (small models) and histc (large ones) put every value in the same bin, outliers in the end bins."""
+@pytest.mark.parametrize("batch_max", [0, 1 << 21])
+def test_batched_histograms_count_like_histc_with_end_bins_for_outliers_and_nan_first(batch_max: int, monkeypatch) -> None:
+    """The batched form and histc (past HIST_BATCH_MAX values) put every value in the same bin, outliers in the end bins."""
     from nndojo.nn.build import LayerInfo
-    from nndojo.train.probes import HIST_BATCH_MAX, Probes, _Layout
+    from nndojo.train import probes as probes_module
+    from nndojo.train.probes import Probes, _Layout
+
+    monkeypatch.setattr(probes_module, "HIST_BATCH_MAX", batch_max)
 
     torch.manual_seed(0)
     a = torch.randn(40, 8)
@@ -425,7 +429,6 @@ def test_batched_histograms_count_like_histc_with_end_bins_for_outliers_and_nan_
     probes = Probes.__new__(Probes)  # only the histogram state is needed
     probes.bins, probes.ranges, probes.edges, probes._bin_map = 7, {"a": (-2.0, 2.0), "w": (-1.5, 1.5)}, {}, None
     requests = [("a", a, info), ("w", w, None)]
-    assert a.numel() + w.numel() <= HIST_BATCH_MAX
     layout = _Layout()
     slots = probes._hists(layout, requests)
     got = torch.cat(layout.parts)
