@@ -71,45 +71,52 @@ def batch_bounds(n: int, batch_size: int | str, has_batchnorm1d: bool) -> list[t
 class GradNorms:
     """Per-layer L2 gradient norms, summed over an epoch's steps on the device (no host sync per step).
 
-    Small models (at most FLAT_MAX parameters, where a step costs tens of microseconds and every op counts) copy the
-    flattened gradients into a row of a preallocated buffer: one op a step. Larger ones take one foreach norm per tensor
-    and stack those into the row: two ops a step, and no copy of the gradients. Grouping the rows into layers (√Σ n²)
-    and summing over steps happen once per block of steps and at the epoch's end.
+    Small models (at most FLAT_MAX parameters, where a step costs tens of microseconds and every op counts) keep their
+    gradients as views of one flat buffer that backward accumulates into and `clear` zeroes: a step records them with
+    one copy into a row of a block buffer. Larger ones take one foreach norm per tensor, stacked into the row, and
+    `clear` drops their gradients (set_to_none). Grouping rows into layers (√Σ n²) and summing over steps happen once
+    per block of steps and at the epoch's end.
     """
 
     BLOCK = 512  # most rows a buffer holds
-    FLAT_MAX = 512  # most parameters for the flat-copy form: its cost grows ~3 ns a parameter, foreach norms cost ~8 µs flat
-    FLAT_BUDGET = 1 << 20  # most floats its buffer holds
+    FLAT_MAX = 512  # most parameters for the flat form: its row copy grows ~3 ns a parameter, foreach norms cost ~8 µs flat
 
     def __init__(self, layer_params: list[list[torch.nn.Parameter]], device: torch.device):
         self.params = [p for params in layer_params for p in params]
         self.n_layers = len(layer_params)
-        self.flat = sum(p.numel() for p in self.params) <= self.FLAT_MAX
+        n_values = sum(p.numel() for p in self.params)
+        self.flat: Tensor | None = None
+        if n_values <= self.FLAT_MAX:
+            self.flat = torch.zeros(n_values, device=device)
+            offset = 0
+            for p in self.params:  # a zero gradient backward adds into: 0 + g is exactly g
+                p.grad = self.flat[offset : offset + p.numel()].view_as(p)
+                offset += p.numel()
         # which layer each buffer column belongs to: a column per parameter value (flat) or per tensor (norms)
-        columns = [i for i, params in enumerate(layer_params) for p in params for _ in range(p.numel() if self.flat else 1)]
+        columns = [i for i, params in enumerate(layer_params) for p in params for _ in range(p.numel() if self.flat is not None else 1)]
         self.group = torch.tensor(columns, device=device)
-        block = min(self.BLOCK, max(1, self.FLAT_BUDGET // len(columns))) if self.flat else self.BLOCK
-        self.buffer = torch.zeros(block, len(columns), device=device)
+        self.buffer = torch.zeros(self.BLOCK, len(columns), device=device)
         self.rows = 0
         self.sum = torch.zeros(self.n_layers, device=device)
-        self.missing = any(p.grad is None for p in self.params)  # re-checked after the first step: None only if unused
 
-    def grads(self) -> list[Tensor]:
-        grads = [p.grad for p in self.params]
-        if self.missing or self.rows == 0:
-            self.missing = any(g is None for g in grads)
-            if self.missing:  # a parameter outside the graph has no gradient: its norm is 0
-                return [g if g is not None else torch.zeros_like(p) for g, p in zip(grads, self.params, strict=True)]
-        return grads  # type: ignore[return-value]
-
-    def add(self, grads: list[Tensor]) -> None:
-        if self.flat:
-            torch.cat([g.reshape(-1) for g in grads], out=self.buffer[self.rows])
+    def record(self) -> None:
+        """Adds this step's gradients (call after backward, before anything else changes them)."""
+        if self.flat is not None:
+            self.buffer[self.rows].copy_(self.flat)
         else:
+            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]  # unused: norm 0
             torch.stack(torch._foreach_norm(grads), out=self.buffer[self.rows])
         self.rows += 1
-        if self.rows == self.buffer.shape[0]:
+        if self.rows == self.BLOCK:
             self._flush()
+
+    def clear(self) -> None:
+        """What optimizer.zero_grad() does, without its per-call overhead."""
+        if self.flat is not None:
+            self.flat.zero_()
+        else:
+            for p in self.params:
+                p.grad = None
 
     def _flush(self) -> None:
         if self.rows:
@@ -167,7 +174,7 @@ def train(
     optimizer = make_optimizer(tr.optimizer, model.parameters())
     grad_norms = GradNorms(model.layer_params(), dev)
     weights = model.weights()
-    params = list(model.parameters())
+    assert len(grad_norms.params) == len(list(model.parameters())), "every parameter belongs to a probed layer"
     l1, l2 = tr.l1, tr.l2
 
     x_train = torch.from_numpy(np.ascontiguousarray(data.x_train)).to(dev)
@@ -225,7 +232,7 @@ def train(
                 xb, yb = x_train[idx], y_train[idx]
             loss = loss_fn(model(xb), yb)
             loss.backward()
-            grad_norms.add(grad_norms.grads())  # the loss's gradient (shared/API.md), before the penalties join it
+            grad_norms.record()  # the loss's gradient (shared/API.md), before the penalties join it
             if l1 or l2:
                 with torch.no_grad():
                     if l2:
@@ -233,8 +240,7 @@ def train(
                     if l1:
                         torch._foreach_add_([w.grad for w in weights], torch._foreach_sign(weights), alpha=l1)  # ∂(λ₁|W|) = λ₁ sign(W)
             optimizer.step()
-            for p in params:  # what zero_grad(set_to_none=True) does, without its per-call overhead
-                p.grad = None
+            grad_norms.clear()
         steps += len(bounds)
         event, finite = epoch_event(epoch, sig(lr) or 0.0, grad_norms.take_mean(len(bounds)))
         emit(event)
