@@ -71,7 +71,7 @@ def batch_bounds(n: int, batch_size: int | str, has_batchnorm1d: bool) -> list[t
 class GradNorms:
     """Per-layer L2 gradient norms, summed over an epoch's steps on the device (no host sync per step).
 
-    Small models (at most FLAT_MAX parameters, where a step costs tens of microseconds and every op counts) keep their
+    Small models on the CPU (at most FLAT_MAX parameters, where a step costs tens of microseconds and every op counts) keep their
     gradients as views of one flat buffer that backward accumulates into and `clear` zeroes: a step records them with
     one copy into a row of a block buffer. Larger ones take one foreach norm per tensor, stacked into the row, and
     `clear` drops their gradients (set_to_none). Grouping rows into layers (√Σ n²) and summing over steps happen once
@@ -86,7 +86,7 @@ class GradNorms:
         self.n_layers = len(layer_params)
         n_values = sum(p.numel() for p in self.params)
         self.flat: Tensor | None = None
-        if n_values <= self.FLAT_MAX:
+        if n_values <= self.FLAT_MAX and device.type == "cpu":  # on a GPU in-place accumulation costs a kernel a tensor
             self.flat = torch.zeros(n_values, device=device)
             offset = 0
             for p in self.params:  # a zero gradient backward adds into: 0 + g is exactly g
