@@ -439,3 +439,18 @@ def test_batched_histograms_count_like_histc_with_end_bins_for_outliers_and_nan_
         assert torch.equal(got[s], expected), key
         assert got[s].sum() == values.numel()
     assert got[slots[0][0]][0] >= 2 and got[slots[0][0]][-1] >= 2  # NaN and -inf first, inf and 1e9 last
+
+
+def test_saturated_and_dead_fractions_keep_their_definitions_at_the_thresholds() -> None:
+    """sigmoid: y < 0.1 or y > 0.9; tanh: |y| > 0.9 (strictly, so the thresholds themselves are not saturated); dead: y == 0."""
+    from nndojo.train.probes import _dead, _saturated
+
+    torch.manual_seed(0)
+    edges = torch.tensor([0.1, 0.9, -0.9, 0.0, 0.5, 1.0, -1.0, 0.0999, 0.9001, -0.9001])
+    y = torch.cat([edges, torch.rand(1000) * 2 - 1])
+    sig = torch.cat([torch.tensor([0.1, 0.9, 0.0, 1.0, 0.5]), torch.rand(1000)])
+    assert _saturated(sig, "sigmoid").item() == pytest.approx(((sig < 0.1) | (sig > 0.9)).float().mean().item(), abs=1e-7)
+    assert _saturated(y, "tanh").item() == pytest.approx((y.abs() > 0.9).float().mean().item(), abs=1e-7)
+    relu = torch.cat([torch.zeros(7), y.relu()])
+    assert _dead(relu).item() == pytest.approx((relu == 0).float().mean().item(), abs=1e-7)
+    assert _dead((y > 0).float()).item() == pytest.approx((y <= 0).float().mean().item(), abs=1e-7)  # step
