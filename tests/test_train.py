@@ -454,3 +454,21 @@ def test_saturated_and_dead_fractions_keep_their_definitions_at_the_thresholds()
     relu = torch.cat([torch.zeros(7), y.relu()])
     assert _dead(relu).item() == pytest.approx((relu == 0).float().mean().item(), abs=1e-7)
     assert _dead((y > 0).float()).item() == pytest.approx((y <= 0).float().mean().item(), abs=1e-7)  # step
+
+
+def test_evaluation_in_chunks_measures_what_one_chunk_does(monkeypatch) -> None:
+    """Big sets are evaluated in chunks (train, test and grid rows stacked); the figures must not depend on the chunking."""
+    from nndojo.train import loop
+
+    spec = make_spec(dataset={"name": "spiral", "n_samples": 1200}, training={"epochs": 1})
+    whole = epochs_of(run(spec)[1])
+    monkeypatch.setattr(loop, "ACTIVATION_BUDGET", 1)  # chunks of PROBE_BATCH rows
+    chunked = epochs_of(run(spec)[1])
+    for a, b in zip(whole, chunked, strict=True):
+        for split in ("train", "test"):
+            assert b[split]["loss"] == pytest.approx(a[split]["loss"], rel=1e-5)
+            assert b[split]["accuracy"] == pytest.approx(a[split]["accuracy"], abs=1e-6)
+        for x, y in zip(a["layers"], b["layers"], strict=True):
+            assert [y["activation"][k] for k in ("mean", "std")] == pytest.approx([x["activation"][k] for k in ("mean", "std")], rel=1e-4)
+            assert sum(y["activation"]["hist"]["counts"]) == sum(x["activation"]["hist"]["counts"])  # the same probe batch
+        assert list(itertools.chain(*b["boundary"]["z"])) == pytest.approx(list(itertools.chain(*a["boundary"]["z"])), abs=0.011)
