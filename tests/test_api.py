@@ -128,12 +128,17 @@ def test_list_is_newest_first_and_filters(client: Any, jobkit: SimpleNamespace) 
 
 
 def test_twenty_jobs_at_once_all_complete_with_full_logs_and_positions(client: Any, jobkit: SimpleNamespace) -> None:
+    # Two long jobs hold both slots, so the twenty surely wait in line however slow the machine is.
+    blockers = [submit(client, jobkit.long_spec()) for _ in range(2)]
+    for blocker in blockers:
+        jobkit.wait_running(client, blocker["id"])
     jobs = [submit(client, jobkit.tiny_spec(4, name=f"class {i}", seed=i)) for i in range(20)]
     waiting = [job for job in jobs if job["position"]]
-    assert len(waiting) >= 16, "with two slots most of the twenty must wait in line"
-    assert [job["position"] for job in waiting] == list(range(1, len(waiting) + 1))
+    assert [job["position"] for job in waiting] == list(range(1, 21)), "with both slots busy all twenty wait, in order"
     seen = client.get(f"/api/jobs/{jobs[-1]['id']}").json()
-    assert seen["status"] != "queued" or 0 <= seen["position"] <= waiting[-1]["position"]
+    assert seen["status"] == "queued" and seen["position"] == 20
+    for blocker in blockers:
+        assert client.post(f"/api/jobs/{blocker['id']}/cancel").json()["status"] == "cancelled"
     for job in jobs:
         assert jobkit.wait_final(client, job["id"], timeout=120)["status"] == "completed"
     for job in jobs:
