@@ -85,10 +85,11 @@ def run_train(
     """Train with a progress bar, write numbered events as JSON lines, print the summary; returns the final status."""
     from tqdm import tqdm
 
-    out = out or sys.stdout
-
+    from nndojo.spec.check import check_spec
     from nndojo.train import train
 
+    out = out or sys.stdout
+    check_spec(spec)  # a bad spec is reported before a progress bar or an events file appears
     seq = 0
     last_epoch: dict[str, Any] | None = None
     final: dict[str, Any] = {}
