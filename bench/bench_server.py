@@ -2,9 +2,12 @@
 
 1. latency: a job's epoch end (the worker's `t_emit` stamp) to the event's arrival at each of 100 websocket clients
    following the job (median, p95, max); goal p95 < 50 ms.
-2. throughput: 50 small jobs submitted at once, jobs completed per minute, against the same 50 trained one after
-   another with the plain trainer in this process; goal: the server adds under 10 % (compared with one slot, the
-   plain loop's parallelism; the default slots, one per core, are shown too).
+2. throughput: 50 jobs submitted at once, jobs completed per minute, against the same 50 trained one after another
+   with the plain trainer in this process; goal: the server adds under 10 % (compared with one slot, the plain loop's
+   parallelism; the default slots, one per core, are shown too). Two job sizes: the tiny 2-8-1 (20 epochs, ~40 ms:
+   the worst case, where the server's fixed cost per job dominates) and the TensorFlow-Playground-sized 2-8-8-1 tanh
+   (500 points, batch 10, 100 epochs) of the trainer benchmark. The load average is printed before each measurement:
+   the machine is shared, and a busy neighbour shows up as overhead.
 
 Prints a table and writes JSON to bench/results/. Usage: python bench/bench_server.py [--clients 100] [--jobs 50]
 """
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +64,31 @@ def small_spec(seed: int) -> dict[str, Any]:
     }
 
 
+def playground_spec(seed: int) -> dict[str, Any]:
+    """bench_trainer.py's playground case at 100 epochs: a typical student job."""
+    return {
+        "name": f"playground {seed}",
+        "seed": seed,
+        "device": "cpu",
+        "dataset": {"name": "circle", "n_samples": 500, "noise": 0.1},
+        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}] * 2, "output": {"activation": "sigmoid"}},
+        "training": {"epochs": 100, "batch_size": 10, "loss": "cross_entropy", "optimizer": {"name": "sgd", "lr": 0.03}},
+    }
+
+
+SIZES: dict[str, Callable[[int], dict[str, Any]]] = {
+    "tiny 2-8-1, 200 pts, 20 epochs (worst case)": small_spec,
+    "playground 2-8-8-1, 500 pts, 100 epochs": playground_spec,
+}
+
+
+def load() -> str:
+    """The 1-minute load average, printed before each measurement."""
+    one = os.getloadavg()[0]
+    print(f"  load {one:.2f}", flush=True)
+    return f"{one:.2f}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -81,15 +110,19 @@ def server(cpu_slots: int | None) -> Any:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
+            deadline, answer = time.monotonic() + 180, "no answer"
             while True:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start:\n" + (Path(data_dir) / "server.log").read_text()[-3000:])
+                    log_tail = (Path(data_dir) / "server.log").read_text()[-3000:]
+                    raise RuntimeError(f"the server did not start (exit {proc.poll()}, last health: {answer}):\n{log_tail}")
                 try:
-                    if httpx.get(f"{url}/api/health", timeout=30).status_code == 200:
+                    reply = httpx.get(f"{url}/api/health", timeout=30)
+                    if reply.status_code == 200:
                         break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+                    answer = f"{reply.status_code} {reply.text[:200]}"
+                except httpx.HTTPError as exc:
+                    answer = repr(exc)
+                time.sleep(0.3)
             yield url
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -154,7 +187,7 @@ async def measure_latency(base: str, n_clients: int, epochs: int, slots: int) ->
 # --- 2. throughput ---------------------------------------------------------------------------------
 
 
-def plain_trainer(n_jobs: int) -> float:
+def plain_trainer(n_jobs: int, make: Callable[[int], dict[str, Any]]) -> float:
     """The same jobs one after another with the trainer alone in this process; seconds."""
     import torch
 
@@ -162,14 +195,14 @@ def plain_trainer(n_jobs: int) -> float:
     from nndojo.train import train
 
     torch.set_num_threads(1)
-    train(JobSpec.model_validate(small_spec(999)), lambda event: None, threads=1)  # warm-up: imports, first kernels
+    train(JobSpec.model_validate(make(999)), lambda event: None, threads=1)  # warm-up: imports, first kernels
     started = time.perf_counter()
     for seed in range(n_jobs):
-        assert train(JobSpec.model_validate(small_spec(seed)), lambda event: None, threads=1) == "completed"
+        assert train(JobSpec.model_validate(make(seed)), lambda event: None, threads=1) == "completed"
     return time.perf_counter() - started
 
 
-def served(base: str, n_jobs: int) -> float:
+def served(base: str, n_jobs: int, make: Callable[[int], dict[str, Any]]) -> float:
     """The jobs submitted together; seconds from the first submission to the last job's finished_at (the server's
     clock is this machine's). Waiting polls one job every 200 ms, so the client adds next to no load."""
     with httpx.Client(base_url=base, timeout=60) as http:
@@ -178,9 +211,9 @@ def served(base: str, n_jobs: int) -> float:
             while http.get(f"/api/jobs/{job_id}").json()["status"] in ("queued", "running"):
                 time.sleep(0.2)
 
-        wait(http.post("/api/jobs", json=small_spec(999)).json()["id"])  # warm-up: the slots' first kernels
+        wait(http.post("/api/jobs", json=make(999)).json()["id"])  # warm-up: the slots' first kernels
         started = time.time()
-        ids = [http.post("/api/jobs", json=small_spec(seed)).json()["id"] for seed in range(n_jobs)]
+        ids = [http.post("/api/jobs", json=make(seed)).json()["id"] for seed in range(n_jobs)]
         for job_id in reversed(ids):
             wait(job_id)
         jobs = [http.get(f"/api/jobs/{job_id}").json() for job_id in ids]
@@ -196,51 +229,76 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=50)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
+    seconds: dict[tuple[str, str], float] = {}
+    loads: dict[tuple[str, str], str] = {}
 
+    print(f"server, {cores} slots (default)", flush=True)
     with server(cpu_slots=None) as base:
+        loads[("latency", "")] = load()
         latency = asyncio.run(measure_latency(base, args.clients, args.epochs, cores))
-        served_default = served(base, args.jobs)
+        for size, make in SIZES.items():
+            loads[(size, "default")] = load()
+            seconds[(size, "default")] = served(base, args.jobs, make)
+    print("server, 1 slot", flush=True)
     with server(cpu_slots=1) as base:
-        served_one = served(base, args.jobs)
-    plain = plain_trainer(args.jobs)
+        for size, make in SIZES.items():
+            loads[(size, "1")] = load()
+            seconds[(size, "1")] = served(base, args.jobs, make)
+    print("plain trainer", flush=True)
+    for size, make in SIZES.items():
+        loads[(size, "plain")] = load()
+        seconds[(size, "plain")] = plain_trainer(args.jobs, make)
 
-    per_min = lambda seconds: args.jobs / seconds * 60  # noqa: E731
+    per_min = lambda s: args.jobs / s * 60  # noqa: E731
     throughput = {
-        "jobs": args.jobs,
-        "plain_trainer_s": plain,
-        "server_1_slot_s": served_one,
-        f"server_{cores}_slots_s": served_default,
-        "plain_jobs_per_min": per_min(plain),
-        "server_1_slot_jobs_per_min": per_min(served_one),
-        f"server_{cores}_slots_jobs_per_min": per_min(served_default),
-        "server_1_slot_overhead": served_one / plain - 1,
+        size: {
+            "jobs": args.jobs,
+            "plain_s": seconds[(size, "plain")],
+            "server_1_slot_s": seconds[(size, "1")],
+            f"server_{cores}_slots_s": seconds[(size, "default")],
+            "plain_jobs_per_min": per_min(seconds[(size, "plain")]),
+            "server_1_slot_jobs_per_min": per_min(seconds[(size, "1")]),
+            f"server_{cores}_slots_jobs_per_min": per_min(seconds[(size, "default")]),
+            "server_1_slot_overhead": seconds[(size, "1")] / seconds[(size, "plain")] - 1,
+            "load_1min": {"plain": loads[(size, "plain")], "1_slot": loads[(size, "1")], "default": loads[(size, "default")]},
+        }
+        for size in SIZES
     }
     result = {
         "machine": {"cores": cores, "python": platform.python_version(), "platform": platform.platform()},
-        "latency": latency,
+        "latency": {**latency, "load_1min": loads[("latency", "")]},
         "throughput": throughput,
         "goals": {
             "latency_p95_under_50ms": latency["p95_ms"] < 50,
-            "server_overhead_under_10pct": throughput["server_1_slot_overhead"] < 0.10,
+            **{f"server_overhead_under_10pct: {size}": row["server_1_slot_overhead"] < 0.10 for size, row in throughput.items()},
         },
     }
     rows = [
-        ("epoch end -> 100 websockets, median", f"{latency['median_ms']:.1f} ms", ""),
+        ("epoch end -> 100 websockets, median", f"{latency['median_ms']:.1f} ms", f"load {loads[('latency', '')]}"),
         ("epoch end -> 100 websockets, p95", f"{latency['p95_ms']:.1f} ms", "goal < 50 ms"),
         (
             "epoch end -> 100 websockets, max",
             f"{latency['max_ms']:.1f} ms",
             f"{latency['samples']} samples, {latency['mean_event_bytes'] / 1000:.1f} kB/event",
         ),
-        (f"{args.jobs} jobs, plain trainer one after another", f"{per_min(plain):.0f} jobs/min", f"{plain:.1f} s"),
-        (
-            f"{args.jobs} jobs, server, 1 slot",
-            f"{per_min(served_one):.0f} jobs/min",
-            f"{served_one:.1f} s, overhead {throughput['server_1_slot_overhead']:+.1%} (goal < 10%)",
-        ),
-        (f"{args.jobs} jobs, server, {cores} slots (default)", f"{per_min(served_default):.0f} jobs/min", f"{served_default:.1f} s"),
     ]
+    for size, row in throughput.items():
+        plain, one, default = seconds[(size, "plain")], seconds[(size, "1")], seconds[(size, "default")]
+        rows += [
+            (f"{size}: plain trainer", f"{per_min(plain):.0f} jobs/min", f"{plain:.1f} s, load {loads[(size, 'plain')]}"),
+            (
+                f"{size}: server, 1 slot",
+                f"{per_min(one):.0f} jobs/min",
+                f"{one:.1f} s, overhead {row['server_1_slot_overhead']:+.1%} (goal < 10%), load {loads[(size, '1')]}",
+            ),
+            (
+                f"{size}: server, {cores} slots (default)",
+                f"{per_min(default):.0f} jobs/min",
+                f"{default:.1f} s, {default / plain - 1:+.1%} vs plain, load {loads[(size, 'default')]}",
+            ),
+        ]
     width = max(len(row[0]) for row in rows)
+    print(f"{args.jobs} jobs a row")
     for name, value, note in rows:
         print(f"{name.ljust(width)}  {value.rjust(14)}  {note}")
     RESULTS.mkdir(parents=True, exist_ok=True)
