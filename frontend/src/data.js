@@ -201,7 +201,7 @@ const refreshPreview = debounce(async () => {
 }, 200);
 
 /** Scatter traces for 2-D points: train filled, test ringed; classes in TensorFlow Playground's orange and blue. */
-export function pointTraces(data, task, { size = 5 } = {}) {
+export function pointTraces(data, task, { size = 5, crange = null } = {}) {
   const traces = [];
   for (const [part, filled] of [
     ["train", true],
@@ -212,6 +212,7 @@ export function pointTraces(data, task, { size = 5 } = {}) {
     const marker = { size, line: { width: filled ? 0.6 : 1.4, color: filled ? "#fff" : undefined } };
     if (task === "regression") {
       Object.assign(marker, { color: pts.label, colorscale: "RdBu", showscale: false });
+      if (crange) Object.assign(marker, { cmin: crange[0], cmax: crange[1] });
       if (!filled) marker.line.color = pts.label.map(() => "#333");
     } else {
       const colors = pts.label.map((c) => CLASS_COLORS[c % CLASS_COLORS.length]);

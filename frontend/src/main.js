@@ -9,7 +9,7 @@ import { mountData } from "./data.js";
 import { mountEditor } from "./editor.js";
 import { mountLearn } from "./learn.js";
 import { mountTraining, onRunFinished } from "./training.js";
-import { mountDashboard, refresh as refreshCharts } from "./charts/dashboard.js";
+import { chartTimes, mountDashboard, refresh as refreshCharts } from "./charts/dashboard.js";
 import { mountHistory, setCurrentJob, showHistory } from "./history.js";
 import { mountRace, showRace } from "./race.js";
 
@@ -89,7 +89,7 @@ async function boot() {
     if (view === "compare") showHistory();
   });
   onLang(() => applyStatic());
-  window.nndojo = Object.assign(window.nndojo || {}, { ready: true, showView });
+  window.nndojo = Object.assign(window.nndojo || {}, { ready: true, showView, chartTimes });
   document.body.dataset.ready = "true";
 }
 

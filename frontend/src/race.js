@@ -70,6 +70,14 @@ function animate() {
   anim = requestAnimationFrame(step);
 }
 
+/** Where each function's minimum (or, for the saddle, its saddle point) lies: the goal every path should reach. */
+const GOALS = {
+  bowl: { at: [0, 0], key: "race.minimum" },
+  rosenbrock: { at: [1, 1], key: "race.minimum" },
+  beale: { at: [3, 0.5], key: "race.minimum" },
+  saddle: { at: [0, 0], key: "race.saddlePoint" },
+};
+
 function plot(k) {
   const el = root.querySelector("#race-plot");
   if (!el || !result) return;
@@ -79,14 +87,23 @@ function plot(k) {
   // log(1 + f - min): the bowl, Rosenbrock and Beale span many orders of magnitude.
   const z = c.z.map((r) => r.map((v) => Math.log1p(Math.max(0, v - lo))));
   const data = [{ type: "contour", x: c.x, y: c.y, z, colorscale: "Greys", reversescale: true, showscale: false, ncontours: 24, contours: { coloring: "heatmap" }, opacity: 0.55, hoverinfo: "skip" }];
-  result.paths.forEach((p, i) => {
-    const pts = p.points.slice(0, k).filter((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]));
-    const color = RUN_COLORS[i % RUN_COLORS.length];
-    data.push({ type: "scatter", mode: "lines+markers", name: label("opt", p.optimizer.name), x: pts.map((q) => q[0]), y: pts.map((q) => q[1]), line: { color, width: 2 }, marker: { size: 5, color } });
-  });
   const xr = [Math.min(...c.x), Math.max(...c.x)];
   const yr = [Math.min(...c.y), Math.max(...c.y)];
-  draw(el, data, baseLayout({ xaxis: { range: xr, title: { text: "x" } }, yaxis: { range: yr, title: { text: "y" } }, legend: { orientation: "v", x: 1.01, y: 1, yanchor: "top" }, margin: { l: 48, r: 120, t: 10, b: 40 } }));
+  const inside = (q) => Number.isFinite(q[0]) && Number.isFinite(q[1]) && q[0] >= xr[0] && q[0] <= xr[1] && q[1] >= yr[0] && q[1] <= yr[1];
+  result.paths.forEach((p, i) => {
+    const shown = p.points.slice(0, k);
+    const pts = shown.filter((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]));
+    const color = RUN_COLORS[i % RUN_COLORS.length];
+    // A path that blows up or leaves the map says so in the legend: the learning rate is too large for this function.
+    const lost = shown.some((q) => !inside(q));
+    const name = `${label("opt", p.optimizer.name)} (η=${p.optimizer.lr})${lost ? ` ✕ ${t("race.escaped")}` : ""}`;
+    data.push({ type: "scatter", mode: "lines+markers", name, x: pts.map((q) => q[0]), y: pts.map((q) => q[1]), line: { color, width: 2, dash: lost ? "dot" : "solid" }, marker: { size: 5, color } });
+  });
+  const goal = GOALS[result.function];
+  if (goal) {
+    data.push({ type: "scatter", mode: "markers", name: t(goal.key), x: [goal.at[0]], y: [goal.at[1]], marker: { symbol: "star", size: 15, color: "#f2b705", line: { color: "#1f2933", width: 1 } }, hoverinfo: "skip" });
+  }
+  draw(el, data, baseLayout({ xaxis: { range: xr, title: { text: "x" } }, yaxis: { range: yr, title: { text: "y" } }, legend: { orientation: "h", x: 0, y: 1.01, yanchor: "bottom" }, margin: { l: 48, r: 12, t: 10, b: 40 } }));
 }
 
 function numberField(labelText, value, onValue, attrs = {}) {

@@ -32,6 +32,37 @@ export function currentRun() {
 }
 
 const ACTIVE = new Set(["submitting", "queued", "running"]);
+const ACTIVE_KEY = "nndojo.activeJob"; // the job this tab follows, so a reload picks the stream up again
+
+function remember(id) {
+  try {
+    if (id) sessionStorage.setItem(ACTIVE_KEY, id);
+    else sessionStorage.removeItem(ACTIVE_KEY);
+  } catch {
+    /* storage disabled: a reload just starts fresh */
+  }
+}
+
+/** After a reload: follow the job this tab was watching if it is still queued or running (events replay from the start). */
+async function resume() {
+  let id = null;
+  try {
+    id = sessionStorage.getItem(ACTIVE_KEY);
+  } catch {
+    return;
+  }
+  if (!id || run) return;
+  try {
+    const job = await api.job(id);
+    if (run || !["queued", "running"].includes(job.status) || !job.spec) {
+      remember(null);
+      return;
+    }
+    start(job, job.spec);
+  } catch {
+    remember(null); // forgotten by the server (deleted, or a fresh data folder)
+  }
+}
 
 async function train() {
   if (ACTIVE.has(phase)) return;
@@ -54,6 +85,7 @@ async function train() {
   }
   clearErrors();
   start(job, spec);
+  remember(job.id);
 }
 
 /** Follow a job (just submitted, or re-opened) from its first event. */
@@ -97,14 +129,36 @@ function onEvent(ev) {
         action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
       };
     } else if (ev.status === "failed") alert = { kind: "error", text: t("run.failed", { msg: ev.error || "?" }) };
-    if (["completed", "failed", "cancelled", "diverged"].includes(ev.status)) for (const fn of finishListeners) fn(run);
+    else if (ev.status === "completed" && endedWorse(run)) {
+      // Not NaN, yet no better than the untrained net: a step size that overshoots every time (or one far too small).
+      const lr = run.spec.training.optimizer.lr;
+      const smaller = roundLr(lr / 10);
+      alert = {
+        kind: "warn",
+        text: t("run.noProgress", { first: fmt(run.train.loss[0], 3), last: fmt(run.train.loss.at(-1), 3), lr }),
+        action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
+      };
+    }
+    if (["completed", "failed", "cancelled", "diverged"].includes(ev.status)) {
+      remember(null);
+      for (const fn of finishListeners) fn(run);
+    }
     paint();
+    schedule({ urgent: true }); // the last epoch shows now, not after the streaming interval
+    return;
   } else if (ev.type === "epoch") {
     run.addEpoch(ev);
     if (phase === "queued") phase = "running";
     paintProgress();
   }
   schedule();
+}
+
+/** The final training loss is no lower than the untrained network's (epoch 0): training went nowhere or uphill. */
+function endedWorse(r) {
+  const first = r.train.loss[0];
+  const last = r.train.loss.at(-1);
+  return r.epochs.length > 2 && Number.isFinite(first) && Number.isFinite(last) && last >= first;
 }
 
 async function stop() {
@@ -173,6 +227,7 @@ function paint() {
     h("span", { id: "run-epoch", class: "metrics" }),
     h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": total, "aria-label": t("run.title") }, h("div")),
     h("div", { class: "metrics", id: "run-metrics" }),
+    !run && !alerts.length ? h("p", { class: "hint run-hint", id: "run-hint" }, t("run.firstSteps")) : null,
     alerts,
   );
   paintProgress();
@@ -187,6 +242,7 @@ export function mountTraining(el) {
   });
   paint();
   onLang(paint);
+  resume();
   // Test and debug hooks: drop the websocket on purpose and read back exactly which epochs arrived.
   window.nndojo = Object.assign(window.nndojo || {}, {
     dropConnection: () => (stream ? stream.drop() : false),

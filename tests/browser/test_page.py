@@ -104,9 +104,10 @@ def test_preset_loads_and_trains(page, artifacts):
     assert train_and_wait(page) == "completed"
     page.wait_for_function("document.querySelector('#chart-loss .plot').data?.[0]?.x?.length === 3")
     assert page.is_visible("#chart-filters") and not page.is_visible("#chart-boundary")
-    assert page.locator("#chart-filters canvas").count() == 6  # conv2d_1's six learned 3x3 kernels
     page.screenshot(path=artifacts / "preset-lenet-1280.png")
-    page.locator("#chart-filters").scroll_into_view_if_needed()
+    page.locator("#chart-filters").scroll_into_view_if_needed()  # off-screen charts are drawn when they come into view
+    page.wait_for_function("document.querySelectorAll('#chart-filters canvas').length === 6")  # conv2d_1's six 3x3 kernels
+    assert page.locator("#chart-filters canvas").first.bounding_box()["width"] >= 48  # big enough to see from the back row
     page.screenshot(path=artifacts / "preset-lenet-filters-1280.png")
     for preset in ("spiral", "sigmoid", "relu", "overfit", "alexnet"):  # every preset's shapes pass /api/check
         page.click(f"[data-preset='{preset}']")

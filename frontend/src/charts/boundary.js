@@ -23,7 +23,7 @@ function discreteScale(n) {
 
 export function boundaryChart() {
   let task = "classification";
-  const card = chartCard({ id: "chart-boundary", titleKey: () => (task === "regression" ? "chart.regression" : "chart.boundary"), helpKey: "help.chart.boundary", tall: true });
+  const card = chartCard({ id: "chart-boundary", titleKey: () => (task === "regression" ? "chart.regression" : "chart.boundary"), helpKey: () => (task === "regression" ? "help.chart.regression" : "help.chart.boundary"), tall: true });
   card.applies = (run) => {
     task = run.task;
     card.relabel();
@@ -33,10 +33,17 @@ export function boundaryChart() {
     const b = run.boundary;
     if (!b || !b.z) return;
     const heat = { type: "heatmap", x: b.x, y: b.y, z: b.z, showscale: false, hoverinfo: "skip", opacity: 0.75, zsmooth: "best" };
-    if (run.task === "regression") Object.assign(heat, { colorscale: "RdBu", showscale: true, colorbar: { thickness: 8, len: 0.8 } });
+    let crange = null;
+    if (run.task === "regression") {
+      // One colour scale for the learned surface and the target dots, so a wrong region shows as a colour mismatch.
+      const values = [...b.z.flat(), ...(run.points ? [...(run.points.train?.label || []), ...(run.points.test?.label || [])] : [])].filter(Number.isFinite);
+      crange = values.length ? [Math.min(...values), Math.max(...values)] : null;
+      Object.assign(heat, { colorscale: "RdBu", showscale: true, colorbar: { thickness: 8, len: 0.8 } });
+      if (crange) Object.assign(heat, { zmin: crange[0], zmax: crange[1] });
+    }
     else if ((run.nClasses || 2) <= 2) Object.assign(heat, { colorscale: BINARY, zmin: 0, zmax: 1 });
     else Object.assign(heat, { colorscale: discreteScale(run.nClasses), zmin: -0.5, zmax: run.nClasses - 0.5, zsmooth: false });
-    const data = [heat, ...(run.points ? pointTraces(run.points, run.task, { size: 5 }) : [])];
+    const data = [heat, ...(run.points ? pointTraces(run.points, run.task, { size: 5, crange }) : [])];
     const range = [Math.min(...b.x), Math.max(...b.x)];
     const yrange = [Math.min(...b.y), Math.max(...b.y)];
     draw(
@@ -47,7 +54,7 @@ export function boundaryChart() {
         margin: { l: 36, r: 10, t: 8, b: 30 },
         xaxis: { range, zeroline: false, showgrid: false, constrain: "domain", title: { text: "x1" } },
         yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: "x", constrain: "domain", title: { text: "x2" } },
-        annotations: [{ xref: "paper", yref: "paper", x: 0, y: 1, xanchor: "left", yanchor: "top", showarrow: false, bgcolor: "rgba(255,255,255,.8)", text: `${t("chart.epoch")} ${run.latestEpoch}` }],
+        annotations: [{ xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, text: `${t("chart.epoch")} ${run.latestEpoch}` }],
       }),
     );
   };

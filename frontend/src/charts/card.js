@@ -18,7 +18,7 @@ export function chartCard({ id, titleKey, helpKey, wide = false, tall = false, p
     selected: null,
     relabel() {
       title.textContent = t(typeof titleKey === "function" ? titleKey() : titleKey);
-      helpText.textContent = t(helpKey);
+      helpText.textContent = t(typeof helpKey === "function" ? helpKey() : helpKey);
       if (select) select.setAttribute("aria-label", t("chart.layer"));
     },
     /** Show a message instead of the plot (nothing yet, or not applicable). */

@@ -1,5 +1,6 @@
 // The live charts of the current run. Events only record data; drawing happens at most once per animation frame
-// (and no more often than MIN_INTERVAL_MS), so a 1,000-epoch replay never freezes the page.
+// (and no more often than the adaptive interval), one chart per task so clicks and keys get through between charts,
+// and only for charts on screen: a 1,000-epoch stream never freezes the page.
 
 import { onLang, t } from "../i18n.js";
 import { accuracyChart, lossChart } from "./curves.js";
@@ -7,14 +8,19 @@ import { boundaryChart } from "./boundary.js";
 import { filtersChart } from "./filters.js";
 import { gradDepthChart, gradEpochsChart } from "./gradients.js";
 import { activationChart, activationFractionsChart, weightsHeatChart, weightsNowChart } from "./histograms.js";
+import { valuesChart } from "./values.js";
 
 const MIN_INTERVAL_MS = 120;
+const MAX_INTERVAL_MS = 1000;
 
 let cards = [];
 let run = null;
 let frame = null;
 let lastDraw = 0;
 let draws = 0;
+let interval = MIN_INTERVAL_MS;
+let pass = null; // the charts still to draw in the current incremental pass
+let again = false; // new data arrived during a pass
 
 export function mountDashboard(el) {
   cards = [
@@ -25,11 +31,27 @@ export function mountDashboard(el) {
     gradDepthChart(),
     weightsHeatChart(),
     weightsNowChart(),
+    valuesChart(),
     activationChart(),
     activationFractionsChart(),
     filtersChart(),
   ];
   el.replaceChildren(...cards.map((c) => c.el));
+  // Off-screen charts wait: drawn when scrolled into view (if their data changed meanwhile).
+  if ("IntersectionObserver" in window) {
+    const seen = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          const card = cards.find((c) => c.el === entry.target);
+          if (!card) continue;
+          card.onScreen = entry.isIntersecting;
+          if (card.onScreen && run && card.drawn !== run.revision) schedule();
+        }
+      },
+      { rootMargin: "150px 0px" },
+    );
+    for (const card of cards) seen.observe(card.el);
+  }
   for (const card of cards) {
     if (card.select) card.select.addEventListener("change", () => drawNow());
   }
@@ -46,36 +68,80 @@ export function showRun(next) {
   for (const card of cards) {
     card.el.hidden = run ? Boolean(card.applies) && !card.applies(run) : card.id === "chart-filters";
     card.relabel();
+    card.drawn = null; // revisions restart with each run
     if (!run || !run.epochs.length) card.message(t("chart.waiting"));
   }
   schedule();
 }
 
-/** Ask for a redraw; many calls between frames cost one draw. */
-export function schedule() {
+/** Ask for a redraw; many calls between frames cost one draw. `urgent` skips the wait (a run just finished). */
+export function schedule({ urgent = false } = {}) {
+  if (urgent) lastDraw = -Infinity;
   if (frame !== null) return;
   frame = requestAnimationFrame(tick);
 }
 
 function tick(now) {
   frame = null;
-  if (now - lastDraw < MIN_INTERVAL_MS) {
+  if (now - lastDraw < interval) {
     frame = requestAnimationFrame(tick);
     return;
   }
-  drawNow();
+  startPass();
 }
 
+/** Draw the stale, visible, on-screen charts one per task; the next pass waits twice the time this one took. */
+function startPass() {
+  if (pass) {
+    again = true;
+    return;
+  }
+  if (!run || !run.epochs.length) return;
+  if (document.getElementById("view-play")?.hidden) return; // drawn when the tab comes back
+  lastDraw = performance.now();
+  const revision = run.revision;
+  pass = cards.filter((c) => !c.el.hidden && c.onScreen !== false && c.drawn !== revision);
+  let busy = 0;
+  const step = () => {
+    const card = pass && pass.shift();
+    if (!card) {
+      pass = null;
+      interval = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, 2 * busy));
+      if (again || (run && run.revision !== revision)) {
+        again = false;
+        schedule();
+      }
+      return;
+    }
+    const t0 = performance.now();
+    drawCard(card);
+    busy += performance.now() - t0;
+    setTimeout(step, 0);
+  };
+  step();
+}
+
+function drawCard(card) {
+  if (!run) return;
+  draws += 1;
+  if (card.id !== "chart-filters") card.message("");
+  const t0 = performance.now();
+  card.update(run);
+  card.ms = performance.now() - t0;
+  card.drawn = run.revision;
+}
+
+/** Test and debug hook: how long each chart's last draw took, in ms. */
+export function chartTimes() {
+  return Object.fromEntries(cards.filter((c) => c.ms !== undefined).map((c) => [c.id, Math.round(c.ms)]));
+}
+
+/** Draw every shown chart now, on screen or not (a tab switch, a language change, a layer picked). */
 function drawNow() {
   lastDraw = performance.now();
   if (!run || !run.epochs.length) return;
-  if (document.getElementById("view-play")?.hidden) return; // drawn when the tab comes back
-  draws += 1;
-  for (const card of cards) {
-    if (card.el.hidden) continue;
-    if (card.id !== "chart-filters") card.message("");
-    card.update(run);
-  }
+  if (document.getElementById("view-play")?.hidden) return;
+  for (const card of cards) if (!card.el.hidden) drawCard(card);
 }
 
 /** Redraw now and fit the plots to their cards (the tab became visible again). */

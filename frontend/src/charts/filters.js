@@ -38,7 +38,7 @@ export function filtersChart() {
       const scale = Math.max(1e-12, ...slice.map(Math.abs));
       const canvas = h("canvas", { width: kw, height: kh, title: `${f.layer || "conv2d_1"} #${i + 1}` });
       paintImage(canvas, slice.map((v) => v / scale), c === 3 ? 3 : 1, kh, kw, { signed: true });
-      canvases.push(canvas);
+      canvases.push(h("figure", {}, canvas, h("figcaption", {}, `#${i + 1}`)));
     }
     card.plot.replaceChildren(...canvases);
   };

@@ -24,7 +24,7 @@ export function weightsHeatChart() {
     const grid = h ? heatGrid(h.cols) : null;
     if (!grid) return;
     const data = [{ type: "heatmap", x: grid.x, y: grid.y, z: grid.z, colorscale: [[0, "#ffffff"], [0.15, "#c6dbef"], [0.5, "#4292c6"], [1, "#08306b"]], showscale: false, hovertemplate: `${t("chart.epoch")} %{x}<br>${t("chart.weight")} %{y:.3g}<br>%{z:.1%}<extra></extra>` }];
-    draw(card.plot, data, baseLayout({ datarevision: run.revision, showlegend: false, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { title: { text: t("chart.weight") } } }));
+    draw(card.plot, data, baseLayout({ datarevision: `${run.revision}:${name}`, showlegend: false, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { title: { text: t("chart.weight") } } }));
   };
   return card;
 }
@@ -34,7 +34,7 @@ export function weightsNowChart() {
   card.update = (run) => {
     const name = card.setLayers(run.layerNames);
     const layer = layerOf(run, name);
-    draw(card.plot, bars(layer && layer.weight_hist, "#2f6f9f"), baseLayout({ datarevision: run.revision, showlegend: false, bargap: 0, xaxis: { title: { text: t("chart.weight") } }, yaxis: { title: { text: t("chart.count") } } }));
+    draw(card.plot, bars(layer && layer.weight_hist, "#2f6f9f"), baseLayout({ datarevision: `${run.revision}:${name}`, showlegend: false, bargap: 0, xaxis: { title: { text: t("chart.weight") } }, yaxis: { title: { text: t("chart.count") } } }));
   };
   return card;
 }
@@ -62,7 +62,7 @@ export function activationChart() {
           },
         ]
       : [];
-    draw(card.plot, bars(act && act.hist, "#3a8f5a"), baseLayout({ datarevision: run.revision, showlegend: false, bargap: 0, annotations, xaxis: { title: { text: t("chart.value") } }, yaxis: { title: { text: t("chart.count") } } }));
+    draw(card.plot, bars(act && act.hist, "#3a8f5a"), baseLayout({ datarevision: `${run.revision}:${name}`, showlegend: false, bargap: 0, annotations, xaxis: { title: { text: t("chart.value") } }, yaxis: { title: { text: t("chart.count") } } }));
   };
   return card;
 }
