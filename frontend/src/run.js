@@ -54,7 +54,10 @@ export class RunData {
     }
     this.last = ev;
     // A diverged epoch's boundary is all NaN (null): keep showing the last one that means something.
-    if (ev.boundary && ev.boundary.z && ev.boundary.z.some((row) => row.some((v) => typeof v === "number"))) this.boundary = ev.boundary;
+    if (ev.boundary && ev.boundary.z && ev.boundary.z.some((row) => row.some((v) => typeof v === "number"))) {
+      this.boundary = ev.boundary;
+      this.boundaryEpoch = ev.epoch;
+    }
     this.revision += 1;
   }
 

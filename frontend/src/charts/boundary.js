@@ -54,7 +54,7 @@ export function boundaryChart() {
         margin: { l: 36, r: 10, t: 8, b: 30 },
         xaxis: { range, zeroline: false, showgrid: false, constrain: "domain", title: { text: "x1" } },
         yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: "x", constrain: "domain", title: { text: "x2" } },
-        annotations: [{ xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, text: `${t("chart.epoch")} ${run.latestEpoch}` }],
+        annotations: [{ xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, text: `${t("chart.epoch")} ${run.boundaryEpoch ?? run.latestEpoch}` }],
       }),
     );
   };
