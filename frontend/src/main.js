@@ -3,12 +3,12 @@
 import { api, ApiError } from "./api.js";
 import { h, toast } from "./dom.js";
 import { applyStatic, getLang, initLang, onLang, setLang, t } from "./i18n.js";
-import { decodeHash, normalize, replaceSpec, setCatalog, shareUrl, watchHash } from "./state.js";
+import { decodeHash, getSpec, normalize, replaceSpec, setCatalog, shareUrl, watchHash } from "./state.js";
 import { mountPresets, STARTER } from "./presets.js";
 import { mountData } from "./data.js";
 import { mountEditor } from "./editor.js";
 import { mountLearn } from "./learn.js";
-import { mountTraining, onRunFinished } from "./training.js";
+import { currentRun, mountTraining, onRunFinished } from "./training.js";
 import { chartTimes, mountDashboard, refresh as refreshCharts } from "./charts/dashboard.js";
 import { mountHistory, setCurrentJob, showHistory } from "./history.js";
 import { mountRace, showRace } from "./race.js";
@@ -47,8 +47,16 @@ function wireTabs() {
   }
 }
 
-async function share() {
+/** The setup's link, plus the run's id when the charts on screen belong to exactly this setup: the class sees that run. */
+function linkToShare() {
   const url = shareUrl();
+  const run = currentRun();
+  const same = (a, b) => JSON.stringify({ ...a, name: "" }) === JSON.stringify({ ...b, name: "" });
+  return run && same(run.spec, getSpec()) ? `${url}&job=${encodeURIComponent(run.job.id)}` : url;
+}
+
+async function share() {
+  const url = linkToShare();
   try {
     await navigator.clipboard.writeText(url);
     toast(t("app.shared"));
@@ -89,7 +97,7 @@ async function boot() {
     if (view === "compare") showHistory();
   });
   onLang(() => applyStatic());
-  window.nndojo = Object.assign(window.nndojo || {}, { ready: true, showView, chartTimes });
+  window.nndojo = Object.assign(window.nndojo || {}, { ready: true, showView, chartTimes, shareLink: linkToShare });
   document.body.dataset.ready = "true";
 }
 

@@ -43,24 +43,27 @@ function remember(id) {
   }
 }
 
-/** After a reload: follow the job this tab was watching if it is still queued or running (events replay from the start). */
+/** On load: show the run a shared link names (any status), else follow the job this tab was watching before a reload
+ * if it is still queued or running. Events replay from the start either way. */
 async function resume() {
-  let id = null;
+  const shared = /[#&]job=([A-Za-z0-9_-]+)/.exec(location.hash);
+  let id = shared ? shared[1] : null;
   try {
-    id = sessionStorage.getItem(ACTIVE_KEY);
+    id = id || sessionStorage.getItem(ACTIVE_KEY);
   } catch {
-    return;
+    /* storage disabled */
   }
   if (!id || run) return;
   try {
     const job = await api.job(id);
-    if (run || !["queued", "running"].includes(job.status) || !job.spec) {
-      remember(null);
+    if (run || !job.spec || (!shared && !["queued", "running"].includes(job.status))) {
+      if (!shared) remember(null);
       return;
     }
     start(job, job.spec);
+    if (["queued", "running"].includes(job.status)) remember(job.id);
   } catch {
-    remember(null); // forgotten by the server (deleted, or a fresh data folder)
+    if (!shared) remember(null); // forgotten by the server (deleted, or a fresh data folder)
   }
 }
 
