@@ -95,42 +95,58 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def server(cpu_slots: int | None) -> Any:
-    """A real `python -m nndojo.api` with its own data dir; yields its base URL."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as data_dir:
+def start(cpu_slots: int | None, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Starts `python -m nndojo.api` and waits for its health. The free port can be taken before uvicorn binds it (by
+    the server's own Ray or event socket, or a neighbour's process): such a start is retried on a new port."""
+    log_path = Path(data_dir) / "server.log"
+    for attempt in range(3):
+        port = free_port()
         env = {**os.environ, "NNDOJO_DATA_DIR": data_dir, "NNDOJO_PORT": str(port), "NNDOJO_HOST": "127.0.0.1", "OMP_NUM_THREADS": "1"}
         env.pop("RAY_ADDRESS", None)
         if cpu_slots:
             env["NNDOJO_CPU_SLOTS"] = str(cpu_slots)
-        log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (closed below, after the process)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "nndojo.api"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "nndojo.api"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         url = f"http://127.0.0.1:{port}"
+        deadline, answer = time.monotonic() + 180, "no answer"
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                reply = httpx.get(f"{url}/api/health", timeout=30)
+                if reply.status_code == 200:
+                    return proc, url
+                answer = f"{reply.status_code} {reply.text[:200]}"
+            except httpx.HTTPError as exc:
+                answer = repr(exc)
+            time.sleep(0.3)
+        stop(proc)
+        log_tail = log_path.read_text(errors="replace")[-3000:]
+        if "address already in use" not in log_tail or attempt == 2:
+            raise RuntimeError(f"the server did not start (exit {proc.poll()}, last health: {answer}):\n{log_tail}")
+        print(f"  port {port} was taken before the server bound it; again on another", flush=True)
+    raise AssertionError("unreachable")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
         try:
-            deadline, answer = time.monotonic() + 180, "no answer"
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log_tail = (Path(data_dir) / "server.log").read_text()[-3000:]
-                    raise RuntimeError(f"the server did not start (exit {proc.poll()}, last health: {answer}):\n{log_tail}")
-                try:
-                    reply = httpx.get(f"{url}/api/health", timeout=30)
-                    if reply.status_code == 200:
-                        break
-                    answer = f"{reply.status_code} {reply.text[:200]}"
-                except httpx.HTTPError as exc:
-                    answer = repr(exc)
-                time.sleep(0.3)
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+@contextmanager
+def server(cpu_slots: int | None) -> Any:
+    """A real server with its own data dir; yields its base URL."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        proc, url = start(cpu_slots, data_dir)
+        try:
             yield url
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-            log.close()
+            stop(proc)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -59,7 +59,22 @@ class ServerProcess:
 
 def start_server(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> ServerProcess:
     """Starts a server in its own session (so a hung one can be killed with everything it started) and waits for
-    /api/health, which answers once a training slot is up."""
+    /api/health, which answers once a training slot is up. A free port can be taken before uvicorn binds it (by the
+    server's own Ray or event socket, or a neighbour): without a port asked for, such a start is retried on another."""
+    for attempt in range(3):
+        try:
+            return _start_server(data_dir, env, port)
+        except PortTaken:
+            if port is not None or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start_server(data_dir: Path, env: dict[str, str] | None, port: int | None) -> ServerProcess:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     full_env = {
@@ -85,7 +100,8 @@ def start_server(data_dir: Path, env: dict[str, str] | None = None, port: int | 
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode} while starting:\n{server.log_tail()}")
+            error = PortTaken if "address already in use" in server.log_tail() else RuntimeError
+            raise error(f"the server exited with {proc.returncode} while starting:\n{server.log_tail()}")
         try:
             if httpx.get(f"{server.url}/api/health", timeout=30).status_code == 200:
                 return server
