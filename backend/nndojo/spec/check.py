@@ -32,7 +32,11 @@ class Limits:
 
 
 class SpecError(ValueError):
-    """A spec that validates field by field but cannot be trained; `errors` has FastAPI's 422 shape."""
+    """A spec that validates field by field but cannot be trained; `errors` has FastAPI's 422 shape.
+
+    Each item's `ctx` carries a machine-readable `code` and the values its English `msg` uses, so that a client can
+    say the same thing in the user's language (the page does, in Japanese) without parsing English.
+    """
 
     def __init__(self, errors: list[dict[str, Any]]):
         self.errors = errors
@@ -93,26 +97,52 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
     limits = limits or Limits()
     errors: list[dict[str, Any]] = []
 
-    def fail(loc: tuple, msg: str, kind: str = "spec_check") -> None:
-        errors.append({"loc": list(loc), "msg": msg, "type": kind})
+    def fail(loc: tuple, msg: str, code: str, error_type: str = "spec_check", **ctx: Any) -> None:
+        errors.append({"loc": list(loc), "msg": msg, "type": error_type, "ctx": {"code": code, **ctx}})
+
+    def over(loc: tuple, msg: str, limit: str, **ctx: Any) -> None:
+        fail(loc, msg, "limit", "limit", limit=limit, max=getattr(limits, limit), **ctx)
 
     info = DATASETS[spec.dataset.name]
     ds, tr = spec.dataset, spec.training
     if info.kind != "toy2d" and ds.features != ["x1", "x2"]:
-        fail(("dataset", "features"), f"features apply to 2-D datasets only; '{ds.name}' is {info.kind}: leave them at ['x1', 'x2']")
+        fail(
+            ("dataset", "features"),
+            f"features apply to 2-D datasets only; '{ds.name}' is {info.kind}: leave them at ['x1', 'x2']",
+            "features_2d_only",
+            dataset=ds.name,
+            kind=info.kind,
+        )
     if ds.n_samples > limits.max_samples:
-        fail(("dataset", "n_samples"), f"at most {limits.max_samples} samples on this server (limit max_samples)", "limit")
+        over(
+            ("dataset", "n_samples"),
+            f"at most {limits.max_samples} samples on this server (limit max_samples)",
+            "max_samples",
+            value=ds.n_samples,
+        )
     if tr.epochs > limits.max_epochs:
-        fail(("training", "epochs"), f"at most {limits.max_epochs} epochs on this server (limit max_epochs)", "limit")
+        over(("training", "epochs"), f"at most {limits.max_epochs} epochs on this server (limit max_epochs)", "max_epochs", value=tr.epochs)
     if len(spec.model.layers) > limits.max_layers:
-        fail(("model", "layers"), f"at most {limits.max_layers} layers on this server (limit max_layers)", "limit")
+        over(
+            ("model", "layers"),
+            f"at most {limits.max_layers} layers on this server (limit max_layers)",
+            "max_layers",
+            value=len(spec.model.layers),
+        )
     if info.task == "regression":
         if tr.loss == "cross_entropy":
-            fail(("training", "loss"), f"'{ds.name}' is a regression set: use loss 'mse' (cross-entropy needs classes)")
+            fail(
+                ("training", "loss"),
+                f"'{ds.name}' is a regression set: use loss 'mse' (cross-entropy needs classes)",
+                "regression_loss",
+                dataset=ds.name,
+            )
         if spec.model.output.activation == "softmax":
             fail(
                 ("model", "output", "activation"),
                 f"'{ds.name}' is a regression set: softmax over one output is always 1; use 'identity' or 'sigmoid'",
+                "regression_softmax",
+                dataset=ds.name,
             )
 
     shape: Shape = info.shape_for(list(ds.features))
@@ -120,24 +150,40 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
     for index, (layer, name) in enumerate(zip(spec.model.layers, layer_names(spec.model.layers), strict=True)):
         loc = ("model", "layers", index)
         where = f"layer {index + 1} ({layer.type})"
+        at = {"layer": index + 1, "layer_type": layer.type}
         out: Shape | None = shape
         params = 0
         if isinstance(layer, m.DenseLayer):
             if layer.units > limits.max_units:
-                fail((*loc, "units"), f"at most {limits.max_units} units a layer (limit max_units)", "limit")
+                over((*loc, "units"), f"at most {limits.max_units} units a layer (limit max_units)", "max_units", value=layer.units, **at)
             if len(shape) != 1:
-                fail(loc, f"{where} gets a {_fmt(shape)} image but dense needs a flat vector: add a flatten layer before it")
+                fail(
+                    loc,
+                    f"{where} gets a {_fmt(shape)} image but dense needs a flat vector: add a flatten layer before it",
+                    "dense_needs_flat",
+                    shape=list(shape),
+                    **at,
+                )
                 out = None
             else:
                 params = shape[0] * layer.units + (layer.units if layer.bias else 0)
                 out = (layer.units,)
         elif isinstance(layer, m.Conv2dLayer):
             if layer.filters > limits.max_filters:
-                fail((*loc, "filters"), f"at most {limits.max_filters} filters a layer (limit max_filters)", "limit")
+                over(
+                    (*loc, "filters"),
+                    f"at most {limits.max_filters} filters a layer (limit max_filters)",
+                    "max_filters",
+                    value=layer.filters,
+                    **at,
+                )
             if len(shape) != 3:
                 fail(
                     loc,
                     f"{where} needs an image (channels, height, width) but gets {_fmt(shape)}: conv2d works on image datasets, before any flatten or dense",
+                    "conv_needs_image",
+                    shape=list(shape),
+                    **at,
                 )
                 out = None
             else:
@@ -147,6 +193,13 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
                     fail(
                         (*loc, "kernel_size"),
                         f"{where}: a {layer.kernel_size}x{layer.kernel_size} kernel with padding {layer.padding} does not fit a {h}x{w} image; use kernel_size ≤ {min(h, w) + 2 * layer.padding}",
+                        "kernel_too_big",
+                        kernel=layer.kernel_size,
+                        padding=layer.padding,
+                        height=h,
+                        width=w,
+                        max=min(h, w) + 2 * layer.padding,
+                        **at,
                     )
                     out = None
                 else:
@@ -157,6 +210,9 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
                 fail(
                     loc,
                     f"{where} needs an image (channels, height, width) but gets {_fmt(shape)}: pooling works on image datasets, before any flatten or dense",
+                    "pool_needs_image",
+                    shape=list(shape),
+                    **at,
                 )
                 out = None
             else:
@@ -167,6 +223,12 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
                     fail(
                         (*loc, "kernel_size"),
                         f"{where}: a {layer.kernel_size}x{layer.kernel_size} window shrinks the {h}x{w} image to nothing; use kernel_size ≤ {min(h, w)}",
+                        "pool_too_big",
+                        kernel=layer.kernel_size,
+                        height=h,
+                        width=w,
+                        max=min(h, w),
+                        **at,
                     )
                     out = None
                 else:
@@ -179,6 +241,9 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
             fail(
                 loc,
                 f"{where} normalises across channels and needs an image (channels, height, width) but gets {_fmt(shape)}: put it after a conv2d",
+                "lrn_needs_image",
+                shape=list(shape),
+                **at,
             )
             out = None
         if out is None:
@@ -191,16 +256,19 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
             fail(
                 ("model", "output"),
                 f"the output layer is dense and gets a {_fmt(shape)} image: add a flatten layer at the end of model.layers",
+                "output_needs_flat",
+                shape=list(shape),
             )
         else:
             params = shape[0] * report.n_outputs + report.n_outputs
             report.layers.append(LayerShape(None, "output", "dense", shape, (report.n_outputs,), params))
             report.n_params += params
     if not errors and report.n_params > limits.max_params:
-        fail(
+        over(
             ("model", "layers"),
             f"the network has {report.n_params:,} parameters; at most {limits.max_params:,} are allowed (limit max_params)",
-            "limit",
+            "max_params",
+            value=report.n_params,
         )
     if errors:
         raise SpecError(errors)

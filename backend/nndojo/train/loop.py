@@ -169,7 +169,16 @@ def train(
     model = build_model(spec, report).to(dev)
     has_bn1d = any(isinstance(mod, torch.nn.BatchNorm1d) for mod in model.modules())
     if has_bn1d and tr.batch_size == 1:
-        raise SpecError([{"loc": ["training", "batch_size"], "msg": "batchnorm needs batches of at least 2 samples", "type": "spec_check"}])
+        raise SpecError(
+            [
+                {
+                    "loc": ["training", "batch_size"],
+                    "msg": "batchnorm needs batches of at least 2 samples",
+                    "type": "spec_check",
+                    "ctx": {"code": "batchnorm_batch", "min": 2, "batch_size": 1},
+                }
+            ]
+        )
     loss_fn = make_loss(tr.loss, spec.model.output.activation, task, report.n_outputs)
     optimizer = make_optimizer(tr.optimizer, model.parameters())
     grad_norms = GradNorms(model.layer_params(), dev)
