@@ -1,4 +1,8 @@
 // Puts a 422's messages next to the controls their `loc` names (a layer, a field), and keeps them there across re-renders.
+// Each message is said in the page's language: pydantic's `type` and `ctx`, or the spec check's `ctx.code`, pick a
+// translation (i18n.js, keys err.*); the server's English `msg` is the fallback for anything without one.
+
+import { getLang, label, onLang, t } from "./i18n.js";
 
 let current = [];
 let fallbackSink = null;
@@ -27,6 +31,71 @@ export function candidates(loc) {
   }
   // Most specific first: a field beats its layer, a layer beats the model.
   return [...new Set(keys)].sort((a, b) => b.split(".").length - a.split(".").length);
+}
+
+/** "(1, 8, 8)" for [1, 8, 8], as the server writes shapes. */
+function fmtShape(shape) {
+  return Array.isArray(shape) ? `(${shape.join(", ")})` : String(shape ?? "");
+}
+
+/** "'a', 'b' or 'c'" (pydantic's list of choices) -> "'a'、'b'、'c'" in Japanese; unchanged in English. */
+function fmtChoices(text) {
+  const quoted = String(text ?? "").match(/'[^']*'/g);
+  if (!quoted || getLang() !== "ja") return String(text ?? "");
+  return quoted.join("、");
+}
+
+function fmtNumber(value) {
+  return typeof value === "number" && Number.isInteger(value) && Math.abs(value) >= 10000 ? value.toLocaleString(getLang() === "ja" ? "ja-JP" : "en-US") : String(value);
+}
+
+// Messages from pydantic's `value_error` (validators in spec/models.py) carry no code: matched by their English text.
+const VALUE_ERRORS = [
+  [/each feature may be listed once/, "err.value.featureTwice"],
+  [/batch_size must be 'full' or an integer from 1 to (\d+)/, "err.value.batchSize"],
+];
+
+// The trainer's own checks (SpecError in train/loop.py) reach the page as a failed job's error text, "loc: msg".
+const FAILURES = [[/batchnorm needs batches of at least (\d+) samples/, "err.code.batchnorm_batch"]];
+
+/** The error item's message in the current language; the server's msg when there is no translation for it. */
+export function errorText(item) {
+  const msg = item?.msg ?? "";
+  const ctx = item?.ctx && typeof item.ctx === "object" ? item.ctx : {};
+  const vars = {};
+  for (const [name, value] of Object.entries(ctx)) vars[name] = typeof value === "object" && value !== null ? JSON.stringify(value) : fmtNumber(value);
+  if (typeof ctx.code === "string") {
+    // the spec check (spec/check.py): one key per code, one per limit
+    if ("shape" in ctx) vars.shape = fmtShape(ctx.shape);
+    if ("kind" in ctx) vars.kind = label("data.kind", ctx.kind);
+    const key = ctx.code === "limit" ? `err.limit.${ctx.limit}` : `err.code.${ctx.code}`;
+    return t(key, vars, msg);
+  }
+  const type = item?.type;
+  if (type === "value_error") {
+    const text = msg.replace(/^Value error, /, "");
+    for (const [pattern, key] of VALUE_ERRORS) {
+      const found = text.match(pattern);
+      if (found) return t(key, { max: found[1] ?? "" }, msg);
+    }
+    return t("err.type.value_error", { msg: text }, msg);
+  }
+  if (!type) return msg;
+  const loc = item.loc || [];
+  vars.field = String(loc[loc.length - 1] ?? "");
+  for (const name of ["expected", "expected_tags"]) if (name in ctx) vars[name] = fmtChoices(ctx[name]);
+  if ("discriminator" in ctx) vars.discriminator = String(ctx.discriminator);
+  return t(`err.type.${type}`, vars, msg);
+}
+
+/** A failed job's error text in the current language where the trainer's check is known; else as the server wrote it. */
+export function failureText(error) {
+  const text = String(error ?? "");
+  for (const [pattern, key] of FAILURES) {
+    const found = text.match(pattern);
+    if (found) return t(key, { min: found[1] }, text);
+  }
+  return text;
 }
 
 /** Show these error items ([{loc, msg}]); returns the ones that found no control. */
@@ -61,7 +130,8 @@ function apply() {
       orphans.push(item);
       continue;
     }
-    sink.textContent = sink.textContent ? `${sink.textContent} ${item.msg}` : item.msg;
+    const text = errorText(item);
+    sink.textContent = sink.textContent ? `${sink.textContent} ${text}` : text;
     const control = document.querySelector(`[data-loc="${CSS.escape(sink.dataset.errorFor)}"]`);
     if (control) control.setAttribute("aria-invalid", "true");
     const card = sink.closest(".layer");
@@ -70,3 +140,6 @@ function apply() {
   if (fallbackSink) fallbackSink(orphans);
   return orphans;
 }
+
+// The language switch re-says every message on show, whether or not its panel re-renders.
+onLang(() => apply());

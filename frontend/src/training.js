@@ -2,7 +2,7 @@
 
 import { api, ApiError } from "./api.js";
 import { deepCopy, fmt, h, render } from "./dom.js";
-import { clearErrors, setFallbackSink, showErrors } from "./errors.js";
+import { clearErrors, errorText, failureText, setFallbackSink, showErrors } from "./errors.js";
 import { onLang, t } from "./i18n.js";
 import { datasetInfo, loadPreview } from "./data.js";
 import { roundLr } from "./learn.js";
@@ -17,7 +17,7 @@ let run = null;
 let stream = null;
 let phase = "idle"; // idle | submitting | queued | running | completed | failed | cancelled | diverged
 let linkState = "open";
-let alert = null; // {kind, text, action?}
+let alert = null; // {kind, text, action?}; text may be a function, said again in the current language on each paint
 let orphanErrors = [];
 const finishListeners = new Set();
 const debug = { dropAtEpochs: [] };
@@ -81,7 +81,8 @@ async function train() {
     phase = "idle";
     if (err instanceof ApiError && err.items.length) {
       const orphans = showErrors(err.items);
-      alert = { kind: "error", text: t("run.rejected", { msg: (orphans[0] || err.items[0]).msg }) };
+      const item = orphans[0] || err.items[0];
+      alert = { kind: "error", text: () => t("run.rejected", { msg: errorText(item) }) };
     } else alert = { kind: "error", text: err.status === 0 ? t("app.serverDown") : t("run.rejected", { msg: err.message }) };
     paint();
     return;
@@ -128,17 +129,17 @@ function onEvent(ev) {
       const smaller = roundLr(lr / 10);
       alert = {
         kind: "warn",
-        text: t("run.diverged", { epoch: run.divergedAt, lr }),
+        text: () => t("run.diverged", { epoch: run.divergedAt, lr }),
         action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
       };
-    } else if (ev.status === "failed") alert = { kind: "error", text: t("run.failed", { msg: ev.error || "?" }) };
+    } else if (ev.status === "failed") alert = { kind: "error", text: () => t("run.failed", { msg: failureText(ev.error || "?") }) };
     else if (ev.status === "completed" && endedWorse(run)) {
       // Not NaN, yet no better than the untrained net: a step size that overshoots every time (or one far too small).
       const lr = run.spec.training.optimizer.lr;
       const smaller = roundLr(lr / 10);
       alert = {
         kind: "warn",
-        text: t("run.noProgress", { first: fmt(run.train.loss[0], 3), last: fmt(run.train.loss.at(-1), 3), lr }),
+        text: () => t("run.noProgress", { first: fmt(run.train.loss[0], 3), last: fmt(run.train.loss.at(-1), 3), lr }),
         action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
       };
     }
@@ -217,10 +218,10 @@ function paint() {
   const total = run ? run.spec.training.epochs : 0;
   const alerts = [];
   if (alert) {
-    alerts.push(h("div", { class: `alert ${alert.kind}`, role: "alert", id: "run-alert" }, h("span", {}, alert.text), alert.action ? h("button", { type: "button", class: "btn small", onclick: alert.action.run, id: "run-alert-action" }, alert.action.text) : null));
+    alerts.push(h("div", { class: `alert ${alert.kind}`, role: "alert", id: "run-alert" }, h("span", {}, typeof alert.text === "function" ? alert.text() : alert.text), alert.action ? h("button", { type: "button", class: "btn small", onclick: alert.action.run, id: "run-alert-action" }, alert.action.text) : null));
   }
   if (orphanErrors.length && !alert) {
-    alerts.push(h("div", { class: "alert error", role: "alert", id: "run-check-errors" }, orphanErrors.map((e) => `${(e.loc || []).filter((x) => x !== "body").join(".")}: ${e.msg}`).join(" · ")));
+    alerts.push(h("div", { class: "alert error", role: "alert", id: "run-check-errors" }, orphanErrors.map((e) => `${(e.loc || []).filter((x) => x !== "body").join(".")}: ${errorText(e)}`).join(" · ")));
   }
   render(
     root,
