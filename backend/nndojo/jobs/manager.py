@@ -11,14 +11,7 @@ Decisions, in one place:
 - Positions: a queued job's `position` is its place in line, 1 = next to start (0 once handed to a slot but not yet
   running). The first event of a job is a `queued` status with its position, and a new `queued` event follows each time
   the line moves it up, so a page following the job sees it advance; GET /api/jobs/{id} shows the live value.
-- Pipelining: when a slot's job is expected to end within PREFETCH_WITHIN_S (from its epochs' elapsed_s), the next
-  queued job that fits is handed to that slot early: its `run` call goes to the worker at once and waits there for its
-  turn, so the worker starts it the instant the current one ends instead of after end frame -> dispatch -> Ray call.
-  Such a job is position 0 and still `queued` until its running event. The bound keeps the line fair: a job never
-  waits behind a long one on a busy slot while another slot frees up (by more than about PREFETCH_WITHIN_S). If the
-  worker dies with a prefetched job that had not started, that job goes back to the head of the line.
-- Cancel: a queued or prefetched job is cancelled at once (a prefetched one is skipped by its worker when its turn
-  comes); a running one through its slot's cancel flag, which the trainer's
+- Cancel: a queued job is cancelled at once; a running one through its slot's cancel flag, which the trainer's
   should_stop reads between steps. If it has not stopped after settings.cancel_grace_s, its worker is killed and replaced.
 - Storage: events are stored exactly as sent, so a replay equals the live stream. The trainer already bounds the
   boundary grids (epochs 0-10, then about 50 evenly spaced, and the last), so a 100-epoch 2-8-8-1 job stores about
@@ -62,7 +55,6 @@ from nndojo.spec.check import ShapeReport
 log = logging.getLogger(__name__)
 
 END_FRAME_WAIT_S = 5.0  # a worker's run returned: its end frame, written just before, is this close behind
-PREFETCH_WITHIN_S = 0.25  # hand a slot its next job when its current one is expected to end within this
 
 
 class QueueFull(Exception):
@@ -97,8 +89,6 @@ class ActiveJob:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     end: asyncio.Future[dict[str, Any]] | None = None  # the worker's end frame: the outcome, after all its events
-    ends_at: float | None = None  # loop time the running job is expected to end, from its epochs' pace
-    started: bool = False  # its running event arrived
 
 
 def with_seq(seq: int, text: str) -> str:
@@ -271,42 +261,28 @@ class JobManager:
         """Hands queued jobs to free slots in order, then tells the ones still waiting where they stand."""
         assert self.pool is not None
         for job in list(self.queue):
-            slot = self.pool.free(job.spec.device, self._ends_soon)
+            slot = self.pool.free(job.spec.device)
             if slot is None:
                 continue
             self.queue.remove(job)
-            if slot.job is None:
-                slot.job = job
-            else:
-                slot.next = job
-            job.slot, job.position = slot, 0
-            # Sent now, not in the task: a turn once taken always reaches the worker, or the turns after it would wait.
-            ref = slot.actor.run.remote(job.id, job.spec_json, self.event_address, self._token, slot.take_turn())
-            job.task = asyncio.create_task(self._run(job, slot, slot.actor, ref), name=f"job-{job.id}")
+            slot.job, job.slot, job.position = job, slot, 0
+            job.task = asyncio.create_task(self._run(job, slot), name=f"job-{job.id}")
         for place, job in enumerate(self.queue, start=1):
             if job.position != place:
                 job.position = place
                 self._append_status(job, {"type": "status", "status": "queued", "position": place})
 
-    def _ends_soon(self, slot: Slot) -> bool:
-        """Whether the slot's running job is expected to end within PREFETCH_WITHIN_S (unknown until its epoch 1)."""
-        job = slot.job
-        if job is None or job.ends_at is None or job.cancel_requested:
-            return False
-        return job.ends_at - asyncio.get_running_loop().time() <= PREFETCH_WITHIN_S
-
     # --- running ---------------------------------------------------------------------------------
 
-    async def _run(self, job: ActiveJob, slot: Slot, actor: Any, ref: Any) -> None:
-        """Starts the job on its slot (after the slot's current job, if prefetched) and waits for its end frame, or for
-        Ray to say the worker died."""
+    async def _run(self, job: ActiveJob, slot: Slot) -> None:
+        """Starts the job on its slot and waits for its end frame, or for Ray to say the worker died."""
         assert self.pool is not None
         loop = asyncio.get_running_loop()
         job.end = end = loop.create_future()
         outcome: dict[str, Any]
         returned: asyncio.Future[Any] | None = None
-        requeue = False
         try:
+            ref = slot.actor.run.remote(job.id, job.spec_json, self.event_address, self._token)
             returned = asyncio.wrap_future(ref.future())
             await asyncio.wait({end, returned}, return_when=asyncio.FIRST_COMPLETED)
             if not end.done():
@@ -321,42 +297,26 @@ class JobManager:
         except asyncio.CancelledError:
             raise
         except RayError as exc:
-            if slot.actor is actor:  # the first of the slot's jobs to hear of it replaces the worker
-                self.pool.replace(slot)
             if job.cancel_requested:
                 outcome = {"status": "cancelled"}
-            elif not job.started and not job.final_sent:
-                log.warning("worker of slot %d died before starting %s; it goes back to the head of the line", slot.index, job.id)
-                requeue = True
             else:
                 log.warning("worker of slot %d died running %s: %s", slot.index, job.id, exc)
                 outcome = {
                     "status": "failed",
                     "error": f"the training worker stopped unexpectedly ({type(exc).__name__}); the job was not finished",
                 }
+            self.pool.replace(slot)
         except Exception as exc:  # never let one job's trouble reach the others
             log.exception("job %s", job.id)
             outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
         finally:
-            self._release(job, slot, end, returned)
-        if requeue:
-            job.slot, job.end, job.task, job.position, job.ends_at = None, None, None, None, None
-            self.queue.appendleft(job)
-        else:
-            self._finish(job, outcome)
+            slot.job = None
+            if not end.done():
+                end.cancel()
+            if returned is not None and not returned.done():
+                returned.add_done_callback(lambda future: future.exception() if not future.cancelled() else None)
+        self._finish(job, outcome)
         self._dispatch()
-
-    @staticmethod
-    def _release(job: ActiveJob, slot: Slot, end: asyncio.Future[Any], returned: asyncio.Future[Any] | None) -> None:
-        """The job leaves its slot (a prefetched job behind it moves up), and its futures stop mattering."""
-        if slot.job is job:
-            slot.job, slot.next = slot.next, None
-        elif slot.next is job:
-            slot.next = None
-        if not end.done():
-            end.cancel()
-        if returned is not None and not returned.done():
-            returned.add_done_callback(lambda future: future.exception() if not future.cancelled() else None)
 
     def _on_worker_event(self, job: ActiveJob, encoded: dict[str, Any]) -> None:
         meta: dict[str, Any] = encoded["meta"]
@@ -365,7 +325,7 @@ class JobManager:
             status = meta.get("status")
             if status == "running":
                 changes = {"status": "running", "started_at": utc_now(), "device": meta.get("device"), "n_params": meta.get("n_params")}
-                job.position, job.started = None, True
+                job.position = None
             elif status in FINAL_STATUSES:
                 job.final_sent = True
                 changes = {"status": status, "finished_at": utc_now()}
@@ -373,24 +333,12 @@ class JobManager:
                     changes["error"] = meta["error"]
         elif meta.get("type") == "epoch":
             changes = {"epoch": meta.get("epoch"), "final": {"train": meta.get("train"), "test": meta.get("test")}}
-            self._pace(job, meta)
         changes = {key: value for key, value in changes.items() if value is not None or key == "final"}
         if changes:
             record.update(changes)
             assert self.writer is not None
             self.writer.put(UpdateJob(job.id, changes))
         self._append(job, encoded["text"], final=job.final_sent)
-
-    def _pace(self, job: ActiveJob, meta: dict[str, Any]) -> None:
-        """Estimates when the job ends from its epochs so far; hands its slot the next job once that is near."""
-        epoch, elapsed = meta.get("epoch"), meta.get("elapsed_s")
-        if not isinstance(epoch, int) or epoch < 1 or not isinstance(elapsed, int | float):
-            return  # epoch 0 trains nothing: its time says nothing about the pace
-        remaining = (job.spec.training.epochs - epoch) * elapsed / epoch
-        job.ends_at = asyncio.get_running_loop().time() + remaining
-        slot = job.slot
-        if self.queue and slot is not None and slot.job is job and slot.next is None and remaining <= PREFETCH_WITHIN_S:
-            self._dispatch()
 
     def _append_status(self, job: ActiveJob, event: dict[str, Any]) -> None:
         self._append(job, encode_event(stamp(event))["text"], final=event.get("status") in FINAL_STATUSES)
@@ -445,16 +393,6 @@ class JobManager:
             raise JobFinished(stored["status"])
         if job in self.queue:
             self.queue.remove(job)
-            self._finish(job, {"status": "cancelled"})
-            self._dispatch()
-        elif job.slot is not None and job.slot.next is job:  # prefetched: its worker skips it when its turn comes
-            slot, task = job.slot, job.task
-            job.cancel_requested = True
-            slot.actor.cancel.remote(job.id)
-            slot.next = None
-            if task is not None:
-                task.cancel()
-                await asyncio.wait({task})
             self._finish(job, {"status": "cancelled"})
             self._dispatch()
         elif job.slot is not None:

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,19 +53,10 @@ def start_ray(settings: Settings) -> bool:
 
 @dataclass(eq=False)
 class Slot:
-    """`job` is the slot's current job; `next` one handed to it early (prefetched) that its worker starts the instant
-    `job` ends. `turns` numbers the runs sent to this actor, which runs them in that order."""
-
     index: int
     kind: SlotKind
     actor: Any
     job: ActiveJob | None = field(default=None, repr=False)
-    next: ActiveJob | None = field(default=None, repr=False)
-    turns: int = 0
-
-    def take_turn(self) -> int:
-        turn, self.turns = self.turns, self.turns + 1
-        return turn
 
 
 class SlotPool:
@@ -104,19 +94,14 @@ class SlotPool:
         """A crashed (or killed) worker is replaced by a fresh one; the slot keeps its place."""
         with contextlib.suppress(Exception):  # already gone
             ray.kill(slot.actor, no_restart=True)
-        slot.actor, slot.turns = self._spawn(slot.kind), 0
+        slot.actor = self._spawn(slot.kind)
 
-    def free(self, wants: str, can_prefetch: Callable[[Slot], bool] = lambda slot: False) -> Slot | None:
-        """A free slot for a job's device ('cuda' needs a GPU, 'cpu' a CPU, 'auto' prefers a GPU); failing that, a busy
-        one whose next place is empty and that `can_prefetch` accepts (its job ends soon)."""
+    def free(self, wants: str) -> Slot | None:
+        """A free slot for a job's device: 'cuda' needs a GPU, 'cpu' a CPU, 'auto' prefers a GPU."""
         kinds: tuple[SlotKind, ...] = {"cuda": ("gpu",), "cpu": ("cpu",)}.get(wants, ("gpu", "cpu"))
         for kind in kinds:
             for slot in self.slots:
                 if slot.kind == kind and slot.job is None:
-                    return slot
-        for kind in kinds:
-            for slot in self.slots:
-                if slot.kind == kind and slot.next is None and slot.job is not None and can_prefetch(slot):
                     return slot
         return None
 

@@ -22,7 +22,7 @@ from typing import Any
 from nndojo.jobs.wire import END, Sender, encode_frame, event_frame
 
 # Fields the server needs to track a job without parsing the event text.
-META_FIELDS = ("type", "status", "epoch", "elapsed_s", "device", "n_params", "train", "test", "error")
+META_FIELDS = ("type", "status", "epoch", "device", "n_params", "train", "test", "error")
 
 
 def _finite(value: Any) -> Any:
@@ -65,8 +65,6 @@ class SlotWorker:
         self.threads = threads
         self.datasets_dir = Path(datasets_dir)
         self._lock = threading.Lock()
-        self._turn = threading.Condition()
-        self._next_turn = 0
         self._job: str | None = None
         self._stop = threading.Event()
         self._cancelled: set[str] = set()
@@ -95,23 +93,9 @@ class SlotWorker:
         except ValueError as exc:
             return {"errors": [{"loc": [], "msg": str(exc), "type": "value_error"}]}
 
-    def run(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, turn: int | None = None) -> dict[str, Any]:
+    def run(self, job_id: str, spec_json: str, address: tuple[str, int], token: str) -> dict[str, Any]:
         """Trains the job, writing each event to the server's event socket as it is emitted, then an end frame with the
-        outcome; returns the outcome too. Never raises: a failure is an outcome.
-
-        `turn` (0, 1, 2, … per actor) lets the server send the next job before the current one ends: that call waits
-        here, in its own thread, and starts the instant the previous turn is over, in the order the server sent them."""
-        with self._turn:
-            self._turn.wait_for(lambda: turn is None or self._next_turn >= turn)
-        try:
-            return self._run(job_id, spec_json, address, token)
-        finally:
-            if turn is not None:
-                with self._turn:
-                    self._next_turn = turn + 1
-                    self._turn.notify_all()
-
-    def _run(self, job_id: str, spec_json: str, address: tuple[str, int], token: str) -> dict[str, Any]:
+        outcome; returns the outcome too. Never raises: a failure is an outcome."""
         from nndojo.spec import JobSpec
         from nndojo.train import train
 
