@@ -475,13 +475,6 @@ const ja = {
   "help.loss.cross_entropy": "−Σ t·log y。自信をもって間違えると大きな罰。ソフトマックスと組むのが自然です。",
   "help.loss.mse": "½Σ(y−t)²。目標との距離の2乗。回帰に自然な損失関数です。",
 
-  "opt.sgd": "SGD",
-  "opt.momentum": "Momentum",
-  "opt.nesterov": "Nesterov",
-  "opt.adagrad": "AdaGrad",
-  "opt.adadelta": "Adadelta",
-  "opt.rmsprop": "RMSProp",
-  "opt.adam": "Adam",
   "help.opt.sgd": "W ← W − η·∂L/∂W。学習率の分だけ坂を下ります。",
   "help.opt.momentum": "坂を転がるボール: v ← αv − η·g、W ← W + v。一定の傾きで加速します。",
   "help.opt.nesterov": "先読みする Momentum: 速度で進んだ先の勾配を使います。",

@@ -5,16 +5,9 @@ the running job again."""
 from __future__ import annotations
 
 import pytest
+from browser_helpers import FINAL, train_and_wait
 
 pytestmark = pytest.mark.browser
-
-FINAL = "['completed', 'failed', 'diverged', 'cancelled'].includes(window.nndojo.runStatus())"
-
-
-def train_and_wait(page, timeout_ms: int = 120_000) -> str:
-    page.click("#train-btn")
-    page.wait_for_function(f"window.nndojo.jobId() !== null && {FINAL}", timeout=timeout_ms)
-    return page.evaluate("window.nndojo.runStatus()")
 
 
 def plot_traces(page, selector: str) -> list[dict]:
