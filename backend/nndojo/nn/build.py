@@ -82,10 +82,6 @@ class Net(nn.Module):
         """The output layer's pre-activation z (logits); losses and probes apply the output activation themselves."""
         return self.head(self.body(x))
 
-    def predict(self, x: Tensor) -> Tensor:
-        """The network's output after the output activation."""
-        return output_activation(self.output_name, self(x))
-
     def forward_probe(self, x: Tensor, keep: int | None = None) -> tuple[Tensor, dict[str, Tensor]]:
         """z and each parameterised layer's output after its activation (of the first `keep` samples), keyed by layer name.
 
