@@ -142,8 +142,8 @@ class Probes:
         return torch.stack([losses[0], hits[:n1].mean(), losses[1], hits[n1:].mean()])
 
     def _range(self, key: str, values: Tensor, info: LayerInfo | None) -> tuple[float, float]:
-        """A histogram's range, fixed the first time it is asked for (epoch 0): the activation's bounds if it has them,
-        else the values' range widened by HIST_MARGIN of its span; weights get a range symmetric about 0."""
+        """A histogram's range, fixed (with its edges) the first time it is asked for (epoch 0): the activation's bounds if
+        it has them, else the values' range widened by HIST_MARGIN of its span; weights get a range symmetric about 0."""
         if key in self.ranges:
             return self.ranges[key]
         if info is not None and info.bounded is not None:
@@ -160,13 +160,12 @@ class Probes:
             floor = info is not None and info.activation in ("relu", "step") and lo >= 0.0
             lo, hi = (0.0 if floor else lo - HIST_MARGIN * span), hi + HIST_MARGIN * span
         self.ranges[key] = (lo, hi)
+        self.edges[key] = sig_array(np.linspace(lo, hi, self.bins + 1), 4)
         return lo, hi
 
     def _hist(self, layout: _Layout, key: str, values: Tensor, info: LayerInfo | None) -> tuple[slice, str]:
         """One histogram on its own (torch.histc), for tensors too big for the batched form."""
         lo, hi = self._range(key, values, info)
-        if key not in self.edges:
-            self.edges[key] = sig_array(np.linspace(lo, hi, self.bins + 1), 4)
         clean = values.reshape(-1).clamp(lo, hi).nan_to_num_(nan=lo)  # out of range → end bins; NaN (diverged) → first bin
         return layout.put(torch.histc(clean, self.bins, lo, hi)), key
 
@@ -182,7 +181,6 @@ class Probes:
             parts: list[list[Tensor]] = [[], [], [], []]
             for k, (key, values, info) in enumerate(requests):
                 lo, hi = self._range(key, values, info)
-                self.edges.setdefault(key, sig_array(np.linspace(lo, hi, self.bins + 1), 4))
                 scale, first = self.bins / (hi - lo), k * self.bins
                 for part, value in zip(parts, (scale, first - lo * scale, first, first + self.bins - 1), strict=True):
                     part.append(torch.full((values.numel(),), value, dtype=torch.float32))
