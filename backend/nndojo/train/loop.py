@@ -132,8 +132,8 @@ class GradNorms:
         return mean
 
 
-def _split(x: np.ndarray, y: np.ndarray, device: torch.device) -> Split:
-    return Split(torch.from_numpy(np.ascontiguousarray(x)).to(device), torch.from_numpy(np.ascontiguousarray(y)).to(device))
+def _on(arr: np.ndarray, device: torch.device) -> Tensor:
+    return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
 
 
 def train(
@@ -186,8 +186,7 @@ def train(
     assert len(grad_norms.params) == len(list(model.parameters())), "every parameter belongs to a probed layer"
     l1, l2 = tr.l1, tr.l2
 
-    x_train = torch.from_numpy(np.ascontiguousarray(data.x_train)).to(dev)
-    y_train = torch.from_numpy(np.ascontiguousarray(data.y_train)).to(dev)
+    x_train, y_train = _on(data.x_train, dev), _on(data.y_train, dev)
     n = x_train.shape[0]
     shuffle = torch.Generator().manual_seed(spec.seed)
     # The train metrics' samples, fixed for the job (all of them up to TRAIN_EVAL_CAP), in an order whose first
@@ -196,7 +195,7 @@ def train(
     fixed = torch.randperm(n, generator=shuffle)[:cap]
     order = torch.cat([fixed[:PROBE_BATCH].sort().values, fixed[PROBE_BATCH:].sort().values]).to(dev)
     train_eval = Split(x_train[order], y_train[order])
-    test = _split(data.x_test[:eval_limit], data.y_test[:eval_limit], dev)
+    test = Split(_on(data.x_test[:eval_limit], dev), _on(data.y_test[:eval_limit], dev))
     grid = None
     if data.info.kind == "toy2d":
         xs, ys, inputs = feature_grid(data.features, spec.probes.boundary_resolution)
