@@ -42,6 +42,13 @@ def spec(*layer_list: dict[str, Any], dataset: dict[str, Any] | None = None, **s
 # (id, spec, limits, loc, ctx expected: code plus the values the message uses; "limit" codes as "limit:<name>")
 CASES: list[tuple[str, JobSpec, Limits | None, list[Any], dict[str, Any]]] = [
     (
+        "batchnorm on single samples",
+        spec({"type": "dense", "units": 4}, {"type": "batchnorm"}, training={"batch_size": 1}),
+        None,
+        ["training", "batch_size"],
+        {"code": "batchnorm_batch", "min": 2, "batch_size": 1},
+    ),
+    (
         "features on images",
         spec(dataset={**DIGITS, "features": ["x1", "x2", "x1^2"]}, model={"layers": [{"type": "flatten"}]}),
         None,
@@ -214,7 +221,7 @@ def test_cases_cover_every_branch() -> None:
     assert {key(c[4]) for c in CASES} == in_source
 
 
-def test_trainer_batchnorm_check_has_a_code() -> None:
+def test_trainer_reports_the_batchnorm_check_as_submission_does() -> None:
     torch.set_num_threads(1)
     job = spec({"type": "dense", "units": 4}, {"type": "batchnorm"}, training={"batch_size": 1})
     with pytest.raises(SpecError) as caught:

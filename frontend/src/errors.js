@@ -55,9 +55,6 @@ const VALUE_ERRORS = [
   [/batch_size must be 'full' or an integer from 1 to (\d+)/, "err.value.batchSize"],
 ];
 
-// The trainer's own checks (SpecError in train/loop.py) reach the page as a failed job's error text, "loc: msg".
-const FAILURES = [[/batchnorm needs batches of at least (\d+) samples/, "err.code.batchnorm_batch"]];
-
 /** The error item's message in the current language; the server's msg when there is no translation for it. */
 export function errorText(item) {
   const msg = item?.msg ?? "";
@@ -88,15 +85,6 @@ export function errorText(item) {
   return t(`err.type.${type}`, vars, msg);
 }
 
-/** A failed job's error text in the current language where the trainer's check is known; else as the server wrote it. */
-export function failureText(error) {
-  const text = String(error ?? "");
-  for (const [pattern, key] of FAILURES) {
-    const found = text.match(pattern);
-    if (found) return t(key, { min: found[1] }, text);
-  }
-  return text;
-}
 
 /** Show these error items ([{loc, msg}]); returns the ones that found no control. */
 export function showErrors(items) {

@@ -2,7 +2,7 @@
 
 import { api, ApiError } from "./api.js";
 import { deepCopy, fmt, h, render } from "./dom.js";
-import { clearErrors, errorText, failureText, setFallbackSink, showErrors } from "./errors.js";
+import { clearErrors, errorText, setFallbackSink, showErrors } from "./errors.js";
 import { onLang, t } from "./i18n.js";
 import { datasetInfo, loadPreview } from "./data.js";
 import { roundLr } from "./learn.js";
@@ -132,7 +132,7 @@ function onEvent(ev) {
         text: () => t("run.diverged", { epoch: run.divergedAt, lr }),
         action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
       };
-    } else if (ev.status === "failed") alert = { kind: "error", text: () => t("run.failed", { msg: failureText(ev.error || "?") }) };
+    } else if (ev.status === "failed") alert = { kind: "error", text: () => t("run.failed", { msg: ev.error || "?" }) };
     else if (ev.status === "completed" && endedWorse(run)) {
       // Not NaN, yet no better than the untrained net: a step size that overshoots every time (or one far too small).
       const lr = run.spec.training.optimizer.lr;

@@ -237,6 +237,9 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
             out = (_prod(shape),)
         elif isinstance(layer, m.BatchNormLayer):
             params = 2 * shape[0]
+            if len(shape) == 1 and tr.batch_size == 1 and not any(e["ctx"]["code"] == "batchnorm_batch" for e in errors):
+                # BatchNorm1d normalises each unit over the batch: one sample has nothing to normalise against.
+                fail(("training", "batch_size"), "batchnorm needs batches of at least 2 samples", "batchnorm_batch", min=2, batch_size=1)
         elif isinstance(layer, m.LRNLayer) and len(shape) != 3:
             fail(
                 loc,

@@ -20,7 +20,7 @@ from torch import Tensor
 from nndojo.datasets import feature_grid, load_dataset
 from nndojo.nn.build import build_model, count_params
 from nndojo.spec import models as m
-from nndojo.spec.check import SpecError, check_spec
+from nndojo.spec.check import check_spec
 from nndojo.train.losses import make_loss
 from nndojo.train.optimizers import make_optimizer, set_lr
 from nndojo.train.probes import PROBE_BATCH, TRAIN_EVAL_CAP, Grid, Probes, Split, boundary_due
@@ -168,17 +168,6 @@ def train(
     torch.manual_seed(spec.seed)
     model = build_model(spec, report).to(dev)
     has_bn1d = any(isinstance(mod, torch.nn.BatchNorm1d) for mod in model.modules())
-    if has_bn1d and tr.batch_size == 1:
-        raise SpecError(
-            [
-                {
-                    "loc": ["training", "batch_size"],
-                    "msg": "batchnorm needs batches of at least 2 samples",
-                    "type": "spec_check",
-                    "ctx": {"code": "batchnorm_batch", "min": 2, "batch_size": 1},
-                }
-            ]
-        )
     loss_fn = make_loss(tr.loss, spec.model.output.activation, task, report.n_outputs)
     optimizer = make_optimizer(tr.optimizer, model.parameters())
     grad_norms = GradNorms(model.layer_params(), dev)
