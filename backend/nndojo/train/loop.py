@@ -6,6 +6,7 @@ permutation, and per-step statistics (gradient norms per layer) accumulate in de
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -71,15 +72,18 @@ def batch_bounds(n: int, batch_size: int | str, has_batchnorm1d: bool) -> list[t
 class GradNorms:
     """Per-layer L2 gradient norms, summed over an epoch's steps on the device (no host sync per step).
 
-    Small models on the CPU (at most FLAT_MAX parameters, where a step costs tens of microseconds and every op counts) keep their
-    gradients as views of one flat buffer that backward accumulates into and `clear` zeroes: a step records them with
-    one copy into a row of a block buffer. Larger ones take one foreach norm per tensor, stacked into the row, and
-    `clear` drops their gradients (set_to_none). Grouping rows into layers (√Σ n²) and summing over steps happen once
-    per block of steps and at the epoch's end.
+    Models on the CPU with at most FLAT_MAX parameters (where a step costs well under a millisecond and every op counts)
+    keep their gradients as views of one flat buffer that backward accumulates into and `clear` zeroes: a step records
+    them with one copy into a row of a block buffer, and a flush takes each layer's norm of its contiguous columns, one
+    op a layer for the whole block (torch's foreach norm is a loop of per-tensor norms on the CPU, ~1.6 µs each, every
+    step). Larger ones, and GPUs, take one foreach norm per tensor, stacked into the row, and `clear` drops their
+    gradients (set_to_none). Grouping rows into layers (√Σ n²) and summing over steps happen once per block of steps
+    and at the epoch's end.
     """
 
     BLOCK = 512  # most rows a buffer holds
-    FLAT_MAX = 512  # most parameters for the flat form: its row copy grows ~3 ns a parameter, foreach norms cost ~8 µs flat
+    FLAT_MAX = 1 << 16  # most parameters for the flat form: its copy, zeroing and flush cost ~0.3 ns a parameter a step
+    FLAT_BLOCK_VALUES = 1 << 20  # the flat form's rows are capped so that its buffer holds about this many floats
 
     def __init__(self, layer_params: list[list[torch.nn.Parameter]], device: torch.device):
         self.params = [p for params in layer_params for p in params]
@@ -92,10 +96,15 @@ class GradNorms:
             for p in self.params:  # a zero gradient backward adds into: 0 + g is exactly g
                 p.grad = self.flat[offset : offset + p.numel()].view_as(p)
                 offset += p.numel()
-        # which layer each buffer column belongs to: a column per parameter value (flat) or per tensor (norms)
-        columns = [i for i, params in enumerate(layer_params) for p in params for _ in range(p.numel() if self.flat is not None else 1)]
-        self.group = torch.tensor(columns, device=device)
-        self.buffer = torch.zeros(self.BLOCK, len(columns), device=device)
+            # each layer's columns, contiguous since the parameters are listed layer by layer
+            ends = itertools.accumulate((sum(p.numel() for p in params) for params in layer_params), initial=0)
+            self.segments = list(itertools.pairwise(ends))
+            rows = max(1, min(self.BLOCK, self.FLAT_BLOCK_VALUES // max(n_values, 1)))
+            self.buffer = torch.zeros(rows, n_values, device=device)
+        else:
+            # which layer each buffer column (one per tensor) belongs to
+            self.group = torch.tensor([i for i, params in enumerate(layer_params) for _ in params], device=device)
+            self.buffer = torch.zeros(self.BLOCK, len(self.params), device=device)
         self.rows = 0
         self.sum = torch.zeros(self.n_layers, device=device)
 
@@ -107,7 +116,7 @@ class GradNorms:
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]  # unused: norm 0
             torch.stack(torch._foreach_norm(grads), out=self.buffer[self.rows])
         self.rows += 1
-        if self.rows == self.BLOCK:
+        if self.rows == self.buffer.shape[0]:
             self._flush()
 
     def clear(self) -> None:
@@ -120,9 +129,13 @@ class GradNorms:
 
     def _flush(self) -> None:
         if self.rows:
-            squares = self.buffer[: self.rows].square()
-            per_layer = torch.zeros(self.rows, self.n_layers, device=self.sum.device).index_add_(1, self.group, squares)
-            self.sum.add_(per_layer.sqrt_().sum(dim=0))
+            block = self.buffer[: self.rows]
+            if self.flat is not None:
+                per_layer = torch.stack([torch.linalg.vector_norm(block[:, a:b], dim=1) for a, b in self.segments], dim=1)
+            else:
+                squares = block.square()
+                per_layer = torch.zeros(self.rows, self.n_layers, device=self.sum.device).index_add_(1, self.group, squares).sqrt_()
+            self.sum.add_(per_layer.sum(dim=0))
             self.rows = 0
 
     def take_mean(self, steps: int) -> Tensor:
