@@ -472,3 +472,19 @@ def test_evaluation_in_chunks_measures_what_one_chunk_does(monkeypatch) -> None:
             assert [y["activation"][k] for k in ("mean", "std")] == pytest.approx([x["activation"][k] for k in ("mean", "std")], rel=1e-4)
             assert sum(y["activation"]["hist"]["counts"]) == sum(x["activation"]["hist"]["counts"])  # the same probe batch
         assert list(itertools.chain(*b["boundary"]["z"])) == pytest.approx(list(itertools.chain(*a["boundary"]["z"])), abs=0.011)
+
+
+def test_cross_entropy_without_autograd_matches_torchs() -> None:
+    """The probes' evaluation path (log-softmax over the transposed logits on the CPU) gives torch's cross-entropy."""
+    import torch.nn.functional as F
+
+    from nndojo.train.losses import make_loss
+
+    loss = make_loss("cross_entropy", "softmax", "classification", 10)
+    torch.manual_seed(0)
+    for n in (1, 7, 1437):
+        z, t = torch.randn(n, 10) * 5, torch.randint(0, 10, (n,))
+        with torch.inference_mode():
+            assert torch.allclose(loss(z, t), F.cross_entropy(z, t), rtol=1e-6)
+    with torch.inference_mode():
+        assert loss(torch.tensor([[float("nan"), 1.0]]), torch.tensor([0])).isnan()

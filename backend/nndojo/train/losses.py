@@ -30,7 +30,7 @@ def make_loss(loss: str, output: str, task: str, n_outputs: int) -> LossFn:
             if n_outputs == 1:
                 return lambda z, t: F.binary_cross_entropy_with_logits(z[:, 0], t.to(z.dtype))
             return lambda z, t: F.binary_cross_entropy_with_logits(z, F.one_hot(t, n_outputs).to(z.dtype), reduction="sum") / z.shape[0]
-        return lambda z, t: F.cross_entropy(z, t)
+        return _cross_entropy
     if loss == "mse":
         if task == "regression":
             return lambda z, t: 0.5 * (output_activation(output, z)[:, 0] - t).square().sum() / z.shape[0]
@@ -38,6 +38,14 @@ def make_loss(loss: str, output: str, task: str, n_outputs: int) -> LossFn:
             return lambda z, t: 0.5 * (output_activation(output, z)[:, 0] - t.to(z.dtype)).square().sum() / z.shape[0]
         return lambda z, t: 0.5 * (output_activation(output, z) - F.one_hot(t, n_outputs).to(z.dtype)).square().sum() / z.shape[0]
     raise ValueError(f"unknown loss {loss!r}; choose cross_entropy or mse")
+
+
+def _cross_entropy(z: Tensor, t: Tensor) -> Tensor:
+    """Log-softmax NLL. Without autograd on the CPU (the probes' exact evaluation) it runs over the transposed logits: torch's
+    CPU log-softmax along a short last dimension costs ~100 ns a row, along the first ~5 ns (LeNet's 1,797 samples: 190 → 30 µs)."""
+    if z.requires_grad or z.device.type != "cpu" or z.dim() != 2:
+        return F.cross_entropy(z, t)
+    return F.nll_loss(F.log_softmax(z.t().contiguous(), dim=0).t(), t)
 
 
 def predicted_class(z: Tensor, output: str) -> Tensor:
