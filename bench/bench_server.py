@@ -53,27 +53,25 @@ def latency_spec(epochs: int) -> dict[str, Any]:
     }
 
 
-def small_spec(seed: int) -> dict[str, Any]:
+def circle_job(name: str, seed: int, *, n_samples: int, depth: int, epochs: int, lr: float) -> dict[str, Any]:
+    """A tanh net of `depth` 8-unit layers with SGD on `n_samples` circle points: the jobs the throughput rows compare."""
     return {
-        "name": f"small {seed}",
+        "name": f"{name} {seed}",
         "seed": seed,
         "device": "cpu",
-        "dataset": {"name": "circle", "n_samples": 200, "noise": 0.1},
-        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}], "output": {"activation": "sigmoid"}},
-        "training": {"epochs": 20, "batch_size": 10, "loss": "cross_entropy", "optimizer": {"name": "sgd", "lr": 0.1}},
+        "dataset": {"name": "circle", "n_samples": n_samples, "noise": 0.1},
+        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}] * depth, "output": {"activation": "sigmoid"}},
+        "training": {"epochs": epochs, "batch_size": 10, "loss": "cross_entropy", "optimizer": {"name": "sgd", "lr": lr}},
     }
+
+
+def small_spec(seed: int) -> dict[str, Any]:
+    return circle_job("small", seed, n_samples=200, depth=1, epochs=20, lr=0.1)
 
 
 def playground_spec(seed: int) -> dict[str, Any]:
     """bench_trainer.py's playground case at 100 epochs: a typical student job."""
-    return {
-        "name": f"playground {seed}",
-        "seed": seed,
-        "device": "cpu",
-        "dataset": {"name": "circle", "n_samples": 500, "noise": 0.1},
-        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}] * 2, "output": {"activation": "sigmoid"}},
-        "training": {"epochs": 100, "batch_size": 10, "loss": "cross_entropy", "optimizer": {"name": "sgd", "lr": 0.03}},
-    }
+    return circle_job("playground", seed, n_samples=500, depth=2, epochs=100, lr=0.03)
 
 
 SIZES: dict[str, Callable[[int], dict[str, Any]]] = {
