@@ -8,6 +8,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 import ray
 
@@ -74,6 +75,16 @@ def test_dataset_preview(client: Any) -> None:
     assert client.get("/api/datasets/circle/preview", params={"noise": 2}).json()["detail"][0]["loc"] == ["query", "noise"]
     missing = client.get("/api/datasets/mnist/preview")  # this machine has Fashion-MNIST's files only
     assert missing.status_code == 409 and "mnist" in missing.json()["detail"]
+
+
+def test_preview_over_the_server_sample_limit_is_the_same_limit_error(restricted_server: str) -> None:
+    """The preview checks max_samples as a submission does: same message, and a ctx the page can translate."""
+    reply = httpx.get(f"{restricted_server}/api/datasets/circle/preview", params={"n_samples": 500}, timeout=30)
+    assert reply.status_code == 422
+    (error,) = reply.json()["detail"]
+    assert error["loc"] == ["query", "n_samples"] and error["type"] == "limit"
+    assert error["msg"] == "at most 400 samples on this server (limit max_samples)"
+    assert error["ctx"] == {"code": "limit", "limit": "max_samples", "max": 400, "value": 500}
 
 
 def test_optimizer_race(client: Any) -> None:

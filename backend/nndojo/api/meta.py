@@ -12,9 +12,10 @@ from pydantic import ValidationError
 from nndojo import __version__
 from nndojo.api.deps import ManagerDep, SettingsDep, body_errors, checked
 from nndojo.api.schemas import CheckReport, Health
-from nndojo.datasets.info import DATASETS
+from nndojo.datasets.info import DATASETS, MAX_PREVIEW_IMAGES
 from nndojo.spec import JobSpec
 from nndojo.spec.catalog import catalog
+from nndojo.spec.check import limit_error
 from nndojo.spec.models import DatasetSpec
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -53,7 +54,7 @@ async def dataset_preview(
     n_samples: int | None = None,
     test_fraction: float | None = None,
     train_limit: int | None = None,
-    max_images: Annotated[int, Query(ge=0, le=256)] = 32,
+    max_images: Annotated[int, Query(ge=0, le=MAX_PREVIEW_IMAGES)] = 32,
 ) -> dict[str, Any]:
     """The points (2-D sets) or a sample of training images, as the job with these settings would see them."""
     from nndojo.datasets import DatasetUnavailable, preview  # numpy and scikit-learn only; loaded on first use
@@ -67,9 +68,8 @@ async def dataset_preview(
         errors = exc.errors(include_url=False, include_context=False)
         raise RequestValidationError([{**error, "loc": ["query", *error["loc"]]} for error in errors]) from exc
     if spec.n_samples > settings.max_samples:
-        raise RequestValidationError(
-            [{"loc": ["query", "n_samples"], "msg": f"at most {settings.max_samples} samples on this server", "type": "limit"}]
-        )
+        msg = f"at most {settings.max_samples} samples on this server (limit max_samples)"
+        raise RequestValidationError([limit_error(("query", "n_samples"), msg, "max_samples", settings.limits, value=spec.n_samples)])
     try:
         return await asyncio.to_thread(preview, spec, seed, settings.datasets_dir, max_images)
     except DatasetUnavailable as exc:

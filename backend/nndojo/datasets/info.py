@@ -8,6 +8,8 @@ from typing import Literal
 DatasetKind = Literal["toy2d", "image", "tabular"]
 Task = Literal["classification", "regression"]
 
+MAX_PREVIEW_IMAGES = 256  # sample images one preview may carry (the API checks the query, preview() its argument)
+
 FEATURES: tuple[str, ...] = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
 
 

@@ -13,13 +13,12 @@ import numpy as np
 
 from nndojo.datasets import images, toy
 from nndojo.datasets.images import CLASS_NAMES, DatasetUnavailable
-from nndojo.datasets.info import DATASETS, DatasetInfo
+from nndojo.datasets.info import DATASETS, MAX_PREVIEW_IMAGES, DatasetInfo
 
 if TYPE_CHECKING:  # spec.models imports datasets.info, so importing it here at runtime would be circular
     from nndojo.spec.models import DatasetSpec
 
 GRID_EXTENT = toy.EXTENT
-MAX_PREVIEW_IMAGES = 256
 
 
 @dataclass

@@ -92,6 +92,11 @@ def _window(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def limit_error(loc: tuple, msg: str, limit: str, limits: Limits, **ctx: Any) -> dict[str, Any]:
+    """A limit of this server, exceeded: the error item every check of a limit returns, so the page can translate it."""
+    return {"loc": list(loc), "msg": msg, "type": "limit", "ctx": {"code": "limit", "limit": limit, "max": getattr(limits, limit), **ctx}}
+
+
 def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
     """Every layer's shapes and parameters, or a SpecError naming each layer or field that cannot work."""
     limits = limits or Limits()
@@ -101,7 +106,7 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
         errors.append({"loc": list(loc), "msg": msg, "type": error_type, "ctx": {"code": code, **ctx}})
 
     def over(loc: tuple, msg: str, limit: str, **ctx: Any) -> None:
-        fail(loc, msg, "limit", "limit", limit=limit, max=getattr(limits, limit), **ctx)
+        errors.append(limit_error(loc, msg, limit, limits, **ctx))
 
     info = DATASETS[spec.dataset.name]
     ds, tr = spec.dataset, spec.training
