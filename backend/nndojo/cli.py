@@ -127,12 +127,10 @@ def run_train(
 
 
 def _bad_spec(exc: ValidationError | SpecError | ValueError) -> int:
-    if isinstance(exc, ValidationError):
-        for err in exc.errors():
+    if isinstance(exc, ValidationError | SpecError):
+        errors = exc.errors() if isinstance(exc, ValidationError) else exc.errors
+        for err in errors:
             print(f"error: {'.'.join(map(str, err['loc'])) or 'spec'}: {err['msg']}", file=sys.stderr)
-    elif isinstance(exc, SpecError):
-        for err in exc.errors:
-            print(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
     else:
         print(f"error: {exc}", file=sys.stderr)
     return EXIT_BAD_SPEC
