@@ -1,16 +1,24 @@
-"""Request bodies: a size limit (413) checked on Content-Length and on the bytes actually streamed, and JSON only (415).
+"""Request bodies at the door, before any of it reaches the routes: a size limit (413) checked on Content-Length and
+on the bytes actually streamed, a deadline for the whole body (408), JSON only (415), and JSON that the rest of the
+server can hold: at most MAX_JSON_DEPTH levels deep and no lone surrogate in any string or key (422 naming where).
 
-A plain ASGI middleware, so that an oversized upload is refused before any of it reaches the routes.
+A lone surrogate ("\\ud800" in JSON) is valid JSON and a valid Python str, but not UTF-8: a job whose name carried one
+could be stored and then never be sent. Deep nesting makes every recursive step after parsing (validation, encoding,
+pickling) a recursion limit away from a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+MAX_JSON_DEPTH = 32  # a job spec is 6 deep; the race request 4
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how a surrogate appears in JSON text; pairs are checked after parsing
 
 
 def _is_json(content_type: str) -> bool:
@@ -19,9 +27,10 @@ def _is_json(content_type: str) -> bool:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int):
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -39,20 +48,30 @@ class RequestGuard:
                 await _reply(send, 413, self._too_big())
                 return
         body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                await _reply(send, 413, self._too_big())
-                return
-            if not message.get("more_body", False):
-                break
-        content_type = headers.get("content-type")
-        if body and content_type is not None and not _is_json(content_type) and scope["path"].startswith("/api/"):
-            await _reply(send, 415, f"the body must be JSON: send it with Content-Type: application/json (got {content_type!r})")
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    body += message.get("body", b"")
+                    if len(body) > self.max_body_bytes:
+                        await _reply(send, 413, self._too_big())
+                        return
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await _reply(send, 408, f"the request body did not arrive within {self.body_timeout_s:g} s (body_timeout_s)")
             return
+        content_type = headers.get("content-type")
+        if scope["path"].startswith("/api/") and body:
+            if content_type is not None and not _is_json(content_type):
+                await _reply(send, 415, f"the body must be JSON: send it with Content-Type: application/json (got {content_type!r})")
+                return
+            problem = json_problem(bytes(body))
+            if problem is not None:
+                await _reply(send, 422, [problem])
+                return
         sent = False
 
         async def replay() -> Message:
@@ -66,6 +85,52 @@ class RequestGuard:
 
     def _too_big(self) -> str:
         return f"the request body is over this server's limit of {self.max_body_bytes} bytes (max_body_bytes)"
+
+
+def json_problem(body: bytes) -> dict[str, Any] | None:
+    """A 422 error (FastAPI's shape) for JSON nested too deep or carrying a lone surrogate; None when neither can be
+    (too few brackets, no surrogate escape: most bodies are not parsed here) or the body is not JSON at all (the
+    route's own parser says so)."""
+    brackets = body.count(b"[") + body.count(b"{")
+    if brackets <= MAX_JSON_DEPTH and SURROGATE_ESCAPE.search(body) is None:
+        return None
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        return _error([], f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels", "json_too_deep", MAX_JSON_DEPTH)
+    except ValueError:
+        return None
+    stack: list[tuple[Any, list[str | int]]] = [(value, [])]
+    while stack:
+        item, loc = stack.pop()
+        if len(loc) > MAX_JSON_DEPTH:
+            return _error(loc[:MAX_JSON_DEPTH], f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels", "json_too_deep", MAX_JSON_DEPTH)
+        if isinstance(item, str) and not _encodable(item):
+            return _error(loc, "text must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not a character", "string_unicode")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not _encodable(key):
+                    return _error([*loc, key], "a key must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not a character", "string_unicode")
+                stack.append((child, [*loc, key]))
+        elif isinstance(item, list):
+            stack.extend((child, [*loc, index]) for index, child in enumerate(item))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _error(loc: list[str | int], msg: str, kind: str, limit: int | None = None) -> dict[str, Any]:
+    safe_loc = [part.encode("utf-8", "backslashreplace").decode() if isinstance(part, str) else part for part in loc]
+    error: dict[str, Any] = {"type": kind, "loc": ["body", *safe_loc], "msg": msg}
+    if limit is not None:
+        error["ctx"] = {"max_depth": limit}
+    return error
 
 
 async def _reply(send: Send, status: int, detail: Any) -> None:

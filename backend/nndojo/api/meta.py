@@ -19,6 +19,7 @@ from nndojo.spec.check import limit_error
 from nndojo.spec.models import DatasetSpec
 
 router = APIRouter(prefix="/api", tags=["meta"])
+QUERY_INT_MAX = 2**31 - 1  # the dataset's own limits apply after this; it only keeps huge integers out of every layer below
 
 
 @router.get("/health", response_model=Health)
@@ -49,11 +50,11 @@ async def check(spec: JobSpec, settings: SettingsDep, manager: ManagerDep) -> di
 async def dataset_preview(
     settings: SettingsDep,
     name: Annotated[str, Path(max_length=64)],
-    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    noise: float | None = None,
-    n_samples: int | None = None,
-    test_fraction: float | None = None,
-    train_limit: int | None = None,
+    seed: Annotated[int, Query(ge=0, le=QUERY_INT_MAX)] = 0,
+    noise: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    n_samples: Annotated[int | None, Query(ge=0, le=QUERY_INT_MAX)] = None,
+    test_fraction: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    train_limit: Annotated[int | None, Query(ge=0, le=QUERY_INT_MAX)] = None,
     max_images: Annotated[int, Query(ge=0, le=MAX_PREVIEW_IMAGES)] = 32,
 ) -> dict[str, Any]:
     """The points (2-D sets) or a sample of training images, as the job with these settings would see them."""
