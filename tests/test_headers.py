@@ -113,7 +113,13 @@ def test_a_bug_answers_an_id_and_nothing_else(client: TestClient, caplog: pytest
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("noise=nan", "noise"), ("noise=inf", "noise"), ("noise=-1e400", "noise"), ("test_fraction=NaN", "test_fraction"), ("n_samples=" + "9" * 30, "n_samples")],
+    [
+        ("noise=nan", "noise"),
+        ("noise=inf", "noise"),
+        ("noise=-1e400", "noise"),
+        ("test_fraction=NaN", "test_fraction"),
+        ("n_samples=" + "9" * 30, "n_samples"),
+    ],
 )
 def test_non_finite_and_huge_query_values_are_422_naming_the_field(client: TestClient, query: str, field: str) -> None:
     response = client.get(f"/api/datasets/circle/preview?{query}")

@@ -104,13 +104,17 @@ def json_problem(body: bytes) -> dict[str, Any] | None:
     while stack:
         item, loc = stack.pop()
         if len(loc) > MAX_JSON_DEPTH:
-            return _error(loc[:MAX_JSON_DEPTH], f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels", "json_too_deep", MAX_JSON_DEPTH)
+            return _error(
+                loc[:MAX_JSON_DEPTH], f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels", "json_too_deep", MAX_JSON_DEPTH
+            )
         if isinstance(item, str) and not _encodable(item):
             return _error(loc, "text must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not a character", "string_unicode")
         if isinstance(item, dict):
             for key, child in item.items():
                 if not _encodable(key):
-                    return _error([*loc, key], "a key must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not a character", "string_unicode")
+                    return _error(
+                        [*loc, key], "a key must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not a character", "string_unicode"
+                    )
                 stack.append((child, [*loc, key]))
         elif isinstance(item, list):
             stack.extend((child, [*loc, index]) for index, child in enumerate(item))
