@@ -21,7 +21,20 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body, { signal } = {}) {
+let onUnauthorized = null;
+
+/** fn(error) on any 401 outside the login itself: the session is gone (classroom mode), show the join screen. */
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn;
+}
+
+/** The session ended somewhere other than a REST call (a websocket closed for it). */
+export function unauthorized() {
+  if (onUnauthorized) onUnauthorized(new ApiError(401, "no session"));
+}
+
+/** data, or {data, headers} with `withHeaders` (paged reads say where the next page starts in a header). */
+async function request(method, path, body, { signal, withHeaders = false } = {}) {
   let response;
   try {
     response = await fetch(path, {
@@ -43,8 +56,20 @@ async function request(method, path, body, { signal } = {}) {
       data = text;
     }
   }
-  if (!response.ok) throw new ApiError(response.status, data && typeof data === "object" && "detail" in data ? data.detail : data);
-  return data;
+  if (!response.ok) {
+    const error = new ApiError(response.status, data && typeof data === "object" && "detail" in data ? data.detail : data);
+    if (response.status === 401 && !path.startsWith("api/session") && onUnauthorized) onUnauthorized(error);
+    throw error;
+  }
+  return withHeaders ? { data, headers: response.headers } : data;
+}
+
+function query(params) {
+  const qs = Object.entries(params)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+    .join("&");
+  return qs ? `?${qs}` : "";
 }
 
 const enc = encodeURIComponent;
@@ -54,21 +79,40 @@ export const api = {
   catalog: () => request("GET", "api/catalog"),
   check: (spec, opts) => request("POST", "api/check", spec, opts),
   preview: (params, opts) => {
-    const { name, ...query } = params;
-    const qs = Object.entries(query)
-      .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k, v]) => `${enc(k)}=${enc(v)}`)
-      .join("&");
-    return request("GET", `api/datasets/${enc(name)}/preview${qs ? `?${qs}` : ""}`, undefined, opts);
+    const { name, ...rest } = params;
+    return request("GET", `api/datasets/${enc(name)}/preview${query(rest)}`, undefined, opts);
   },
   submit: (spec) => request("POST", "api/jobs", spec),
-  jobs: (limit = 100) => request("GET", `api/jobs?limit=${limit}`),
+  /** Job summaries, newest first; filters: {limit, status, class_id, owner}. */
+  jobs: (filters = {}) => request("GET", `api/jobs${query({ limit: 100, ...filters })}`),
   job: (id) => request("GET", `api/jobs/${enc(id)}`),
-  events: (id, after = null) => request("GET", `api/jobs/${enc(id)}/events${after === null ? "" : `?after=${after}`}`),
+  /** One page of events after `after`: {events, nextAfter} (nextAfter null when there is no more right now). */
+  eventPage: async (id, after = -1, limit = 1000) => {
+    const { data, headers } = await request("GET", `api/jobs/${enc(id)}/events${query({ after, limit })}`, undefined, { withHeaders: true });
+    const next = headers.get("X-Next-After");
+    return { events: Array.isArray(data) ? data : [], nextAfter: next === null || next === "" ? null : Number(next) };
+  },
+  /** The epochs' scalars after seq `after`, as columns, with the job's status and last_seq. */
+  metrics: (id, after = -1) => request("GET", `api/jobs/${enc(id)}/metrics${query({ after })}`),
   cancel: (id) => request("POST", `api/jobs/${enc(id)}/cancel`),
   remove: (id) => request("DELETE", `api/jobs/${enc(id)}`),
+  share: (id, on) => request(on ? "POST" : "DELETE", `api/jobs/${enc(id)}/share`),
   race: (body) => request("POST", "api/optimizer-race", body),
+  session: () => request("GET", "api/session"),
+  /** {password} (teacher) or {class_code, name} (student). */
+  login: (body) => request("POST", "api/session", body),
+  logout: () => request("DELETE", "api/session"),
+  classes: () => request("GET", "api/classes"),
+  createClass: (name) => request("POST", "api/classes", { name }),
+  getClass: (id) => request("GET", `api/classes/${enc(id)}`),
+  patchClass: (id, changes) => request("PATCH", `api/classes/${enc(id)}`, changes),
+  deleteClass: (id) => request("DELETE", `api/classes/${enc(id)}`),
 };
+
+/** Where the teacher downloads a class's results (a plain link: the browser sends the session cookie). */
+export function resultsCsvUrl(classId) {
+  return `api/classes/${enc(classId)}/results.csv`;
+}
 
 /** ws:// or wss:// URL of a job's event stream, relative to the page like the REST calls. */
 export function streamUrl(id, after) {

@@ -85,6 +85,14 @@ export function errorText(item) {
   return t(`err.type.${type}`, vars, msg);
 }
 
+/** A 429's detail in the current language, naming the limit that was reached; the server's msg when it names none. */
+export function quotaText(detail) {
+  const code = detail && typeof detail === "object" ? detail.code : null;
+  const known = ["max_queued_per_student", "max_running_per_student", "max_queue"];
+  if (known.includes(code) && typeof detail.limit === "number") return t(`quota.${code}`, { limit: fmtNumber(detail.limit) });
+  if (known.includes(code)) return t(`quota.${code}.nolimit`);
+  return typeof detail === "string" ? detail : (detail && detail.msg) || "";
+}
 
 /** Show these error items ([{loc, msg}]); returns the ones that found no control. */
 export function showErrors(items) {

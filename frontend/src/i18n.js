@@ -1,5 +1,7 @@
-// Every label, message and one-line concept explanation, in English and Japanese.
+// Every label, message and one-line concept explanation, in English and Japanese (the classroom's in i18n-classroom.js).
 // A catalog value the page does not know yet (a new optimiser, say) falls back to its own name, so it still shows.
+
+import { en as classroomEn, ja as classroomJa } from "./i18n-classroom.js";
 
 const en = {
   "app.skip": "Skip to content",
@@ -680,7 +682,7 @@ const ja = {
   "err.code.batchnorm_batch": "バッチ正規化には1バッチに {min} サンプル以上が必要です。バッチサイズを {min} 以上にしてください",
 };
 
-export const LANGS = { en, ja };
+export const LANGS = { en: { ...en, ...classroomEn }, ja: { ...ja, ...classroomJa } };
 const STORE_KEY = "nndojo.lang";
 const listeners = new Set();
 let lang = "en";
@@ -723,7 +725,7 @@ export function onLang(fn) {
 
 /** The text for key with {placeholders} filled; the fallback (or the key) when neither language has it. */
 export function t(key, vars = {}, fallback = undefined) {
-  let text = LANGS[lang][key] ?? en[key] ?? fallback ?? key;
+  let text = LANGS[lang][key] ?? LANGS.en[key] ?? fallback ?? key;
   for (const [name, value] of Object.entries(vars)) text = text.replaceAll(`{${name}}`, String(value));
   return text;
 }

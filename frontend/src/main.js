@@ -1,4 +1,5 @@
-// Boots the page: language, catalog, the setup from the URL, then every panel; tabs, sharing and the language switch.
+// Boots the page: language, the session (classroom mode), catalog, the setup from the URL, then every panel; tabs,
+// sharing and the language switch.
 
 import { api, ApiError } from "./api.js";
 import { h, toast } from "./dom.js";
@@ -12,6 +13,7 @@ import { currentRun, mountTraining, onRunFinished } from "./training.js";
 import { chartTimes, mountDashboard, refresh as refreshCharts } from "./charts/dashboard.js";
 import { mountHistory, setCurrentJob, showHistory } from "./history.js";
 import { mountRace, showRace } from "./race.js";
+import { markBooted, mountWho, requireSession } from "./session.js";
 
 let view = "play";
 
@@ -74,12 +76,14 @@ async function boot() {
 
   let catalog;
   try {
+    await requireSession("student");
     catalog = await api.catalog();
   } catch (err) {
     const msg = err instanceof ApiError && err.status === 0 ? t("app.serverDown") : err.message;
     document.getElementById("run-panel").replaceChildren(h("div", { class: "alert error", role: "alert" }, msg));
     return;
   }
+  mountWho(document.getElementById("who"), { dashboardLink: true });
   setCatalog(catalog);
   replaceSpec(decodeHash(location.hash) || normalize(STARTER), { source: "boot" });
   watchHash();
@@ -98,6 +102,7 @@ async function boot() {
   });
   onLang(() => applyStatic());
   window.nndojo = Object.assign(window.nndojo || {}, { ready: true, showView, chartTimes, shareLink: linkToShare });
+  markBooted();
   document.body.dataset.ready = "true";
 }
 

@@ -1,6 +1,6 @@
 // Short names for a setup, so that runs in the history tell themselves apart at a glance.
 
-import { label } from "./i18n.js";
+import { label, t } from "./i18n.js";
 
 const ACT = { relu: "r", sigmoid: "σ", tanh: "t", step: "s", leaky_relu: "lr", identity: "i" };
 
@@ -23,4 +23,12 @@ export function networkText(spec, max = 34) {
 export function runName(spec) {
   const opt = spec.training.optimizer;
   return `${spec.dataset.name} · ${networkText(spec, 40)} · ${label("opt", opt.name)} η=${opt.lr}`;
+}
+
+/** A job summary's `settings` in one line: "spiral · dense 8 tanh → dense 8 tanh · Adam η=0.01 · batch 16 · 300 epochs". */
+export function settingsText(settings) {
+  if (!settings) return "";
+  const layers = (settings.layers || []).join(" → ") || t("setup.linear");
+  const batch = settings.batch_size === "full" ? t("setup.fullBatch") : t("setup.batch", { n: settings.batch_size });
+  return [settings.dataset, layers, `${label("opt", settings.optimizer)} η=${settings.lr}`, batch, t("setup.epochs", { n: settings.epochs })].join(" · ");
 }

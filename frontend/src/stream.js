@@ -1,16 +1,21 @@
 // A job's events over the websocket, exactly once and in order: reconnects with ?after=<last seq> when the connection
-// drops, fills any gap from GET /events, and ignores replays it has already seen.
+// drops, fills any gap from GET /events a page at a time, and ignores replays it has already seen. A run opened again
+// (a reload, a link) reads its history in pages first, then streams what follows.
 
-import { api, streamUrl } from "./api.js";
+import { api, ApiError, streamUrl, unauthorized } from "./api.js";
 
 const FINAL = new Set(["completed", "failed", "cancelled", "diverged"]);
+// The server refuses a stream with these close codes: no session (4401), not allowed or a foreign Origin (4403), a job
+// not visible to this user (4404). Reconnecting would not help.
+const NO_SESSION = 4401;
+const REFUSED = new Set([4403, 4404]);
 
 export function isFinal(ev) {
   return ev && ev.type === "status" && FINAL.has(ev.status);
 }
 
 export class JobStream {
-  /** onEvent(ev) gets every event once, in seq order; onState("open" | "reconnecting" | "done") tracks the link. */
+  /** onEvent(ev) gets every event once, in seq order; onState("open" | "reconnecting" | "done" | "refused") tracks the link. */
   constructor(jobId, { onEvent, onState = () => {} }) {
     this.jobId = jobId;
     this.onEvent = onEvent;
@@ -26,8 +31,10 @@ export class JobStream {
     this.dropAtEpochs = new Set(); // test hook: drop the link right after these epochs
   }
 
-  start() {
-    this.connect();
+  /** catchUp: read the events so far over REST in pages before opening the socket (a run opened again). */
+  start({ catchUp = false } = {}) {
+    if (catchUp) this.chain = this.chain.then(() => this.fill()).then(() => this.connect());
+    else this.connect();
     return this;
   }
 
@@ -49,7 +56,7 @@ export class JobStream {
       this.enqueue(ev, ws);
     };
     ws.onerror = () => {}; // a close event always follows; it decides
-    ws.onclose = () => this.lost(ws);
+    ws.onclose = (event) => this.lost(ws, event.code);
   }
 
   /** Events are handled one after another, so a REST gap-fill never interleaves with newer frames. */
@@ -77,23 +84,39 @@ export class JobStream {
     this.onEvent(ev);
   }
 
-  /** Fetch the events between lastSeq and `before` that the socket skipped. */
+  /** Fetch the events between lastSeq and `before` that the socket skipped, a page at a time. */
   async fill(before = Infinity) {
     try {
-      const events = await api.events(this.jobId, this.lastSeq);
-      const list = Array.isArray(events) ? events : (events && events.events) || [];
-      for (const ev of list.sort((a, b) => a.seq - b.seq)) {
-        if (ev.seq === this.lastSeq + 1 && ev.seq < before) this.accept(ev);
+      while (!this.stopped && this.lastSeq + 1 < before) {
+        const from = this.lastSeq;
+        const { events, nextAfter } = await api.eventPage(this.jobId, from);
+        for (const ev of events.sort((a, b) => a.seq - b.seq)) {
+          if (ev.seq === this.lastSeq + 1 && ev.seq < before) this.accept(ev);
+        }
+        if (nextAfter === null || this.lastSeq === from) break;
       }
     } catch (err) {
-      console.warn("could not fill the event gap", err);
+      if (err instanceof ApiError && err.status === 404) this.refuse();
+      else if (!(err instanceof ApiError && err.status === 401)) console.warn("could not fill the event gap", err);
     }
   }
 
-  lost(ws) {
+  /** The server will not stream this job to us (deleted, unshared, not ours): stop trying. */
+  refuse() {
+    if (this.stopped) return;
+    this.close();
+    this.onState("refused");
+  }
+
+  lost(ws, code = 1006) {
     if (ws !== this.ws) return; // an old socket we already replaced
     this.ws = null;
     if (this.done || this.stopped) return;
+    if (code === NO_SESSION) unauthorized();
+    if (code === NO_SESSION || REFUSED.has(code)) {
+      this.refuse();
+      return;
+    }
     this.failures += 1;
     this.reconnects += 1;
     this.onState("reconnecting");

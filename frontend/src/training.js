@@ -2,13 +2,14 @@
 
 import { api, ApiError } from "./api.js";
 import { deepCopy, fmt, h, render } from "./dom.js";
-import { clearErrors, errorText, setFallbackSink, showErrors } from "./errors.js";
+import { clearErrors, errorText, quotaText, setFallbackSink, showErrors } from "./errors.js";
 import { onLang, t } from "./i18n.js";
 import { datasetInfo, loadPreview } from "./data.js";
 import { roundLr } from "./learn.js";
 import { runName } from "./names.js";
 import { RunData } from "./run.js";
-import { getSpec, update } from "./state.js";
+import { canControl, ownerName } from "./session.js";
+import { getSpec, replaceSpec, update } from "./state.js";
 import { JobStream } from "./stream.js";
 import { schedule, showRun } from "./charts/dashboard.js";
 
@@ -43,11 +44,14 @@ function remember(id) {
   }
 }
 
-/** On load: show the run a shared link names (any status), else follow the job this tab was watching before a reload
- * if it is still queued or running. Events replay from the start either way. */
+/** On load: show the run a link names (any status): `?run=ID` (the teacher's dashboard: the editor shows that run's
+ * setup) or a shared setup's `#...&job=ID`; else follow the job this tab was watching before a reload if it is still
+ * queued or running. Its events so far are read in pages, then the stream continues. */
 async function resume() {
-  const shared = /[#&]job=([A-Za-z0-9_-]+)/.exec(location.hash);
-  let id = shared ? shared[1] : null;
+  const opened = new URLSearchParams(location.search).get("run");
+  const sharedMatch = /[#&]job=([A-Za-z0-9_-]+)/.exec(location.hash);
+  const shared = Boolean(opened || sharedMatch);
+  let id = opened || (sharedMatch ? sharedMatch[1] : null);
   try {
     id = id || sessionStorage.getItem(ACTIVE_KEY);
   } catch {
@@ -60,15 +64,25 @@ async function resume() {
       if (!shared) remember(null);
       return;
     }
-    start(job, job.spec);
-    if (["queued", "running"].includes(job.status)) remember(job.id);
-  } catch {
+    if (opened) replaceSpec(job.spec, { source: "run" });
+    start(job, job.spec, { catchUp: true, opened: true });
+    if (["queued", "running"].includes(job.status) && canControl(job)) remember(job.id);
+  } catch (err) {
     if (!shared) remember(null); // forgotten by the server (deleted, or a fresh data folder)
+    else if (err instanceof ApiError && err.status === 404) {
+      alert = { kind: "error", text: () => t("run.gone") };
+      paint();
+    }
   }
 }
 
+/** A run of one's own that is going holds the Train button; watching another's shared run does not. */
+function holdsTrain() {
+  return ACTIVE.has(phase) && (!run || canControl(run.job));
+}
+
 async function train() {
-  if (ACTIVE.has(phase)) return;
+  if (holdsTrain()) return;
   const spec = deepCopy(getSpec());
   spec.name = runName(spec);
   alert = null;
@@ -79,7 +93,10 @@ async function train() {
     job = await api.submit(spec);
   } catch (err) {
     phase = "idle";
-    if (err instanceof ApiError && err.items.length) {
+    if (err instanceof ApiError && err.status === 429) {
+      const detail = err.detail;
+      alert = { kind: "error", text: () => quotaText(detail) || t("run.rejected", { msg: err.message }) };
+    } else if (err instanceof ApiError && err.items.length) {
       const orphans = showErrors(err.items);
       const item = orphans[0] || err.items[0];
       alert = { kind: "error", text: () => t("run.rejected", { msg: errorText(item) }) };
@@ -92,11 +109,13 @@ async function train() {
   remember(job.id);
 }
 
-/** Follow a job (just submitted, or re-opened) from its first event. */
-export function start(job, spec) {
+/** Follow a job from its first event: just submitted, or opened (by a link or a reload: the run bar names it, and
+ * catchUp reads its history in pages first). */
+export function start(job, spec, { catchUp = false, opened = false } = {}) {
   if (stream) stream.close();
   const info = datasetInfo(spec.dataset.name);
   run = new RunData(job, spec);
+  run.opened = opened;
   run.kind = info.kind;
   run.task = info.task;
   run.nClasses = info.n_classes;
@@ -113,9 +132,19 @@ export function start(job, spec) {
       })
       .catch(() => {});
   }
-  stream = new JobStream(job.id, { onEvent, onState: (s) => ((linkState = s), paint()) });
+  stream = new JobStream(job.id, { onEvent, onState });
   for (const e of debug.dropAtEpochs) stream.dropAtEpochs.add(e);
-  stream.start();
+  stream.start({ catchUp });
+  paint();
+}
+
+function onState(state) {
+  linkState = state;
+  if (state === "refused") {
+    alert = { kind: "error", text: () => t("run.gone") };
+    if (ACTIVE.has(phase)) phase = "idle";
+    remember(null);
+  }
   paint();
 }
 
@@ -132,7 +161,8 @@ function onEvent(ev) {
         text: () => t("run.diverged", { epoch: run.divergedAt, lr }),
         action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
       };
-    } else if (ev.status === "failed") alert = { kind: "error", text: () => t("run.failed", { msg: ev.error || "?" }) };
+    } else if (ev.status === "failed" && ev.error_code === "max_job_seconds") alert = { kind: "error", text: () => t("run.timeLimit") };
+    else if (ev.status === "failed") alert = { kind: "error", text: () => t("run.failed", { msg: ev.error || "?" }) };
     else if (ev.status === "completed" && endedWorse(run)) {
       // Not NaN, yet no better than the untrained net: a step size that overshoots every time (or one far too small).
       const lr = run.spec.training.optimizer.lr;
@@ -215,6 +245,7 @@ function pct(x) {
 function paint() {
   if (!root) return;
   const busy = ACTIVE.has(phase);
+  const mine = !run || canControl(run.job);
   const total = run ? run.spec.training.epochs : 0;
   const alerts = [];
   if (alert) {
@@ -225,13 +256,15 @@ function paint() {
   }
   render(
     root,
-    h("button", { type: "button", class: "btn primary big", id: "train-btn", disabled: busy, onclick: train, "data-key": "train" }, `▶ ${t("run.train")}`),
-    h("button", { type: "button", class: "btn big", id: "stop-btn", disabled: !busy || phase === "submitting", onclick: stop, "data-key": "stop" }, `■ ${t("run.stop")}`),
+    h("button", { type: "button", class: "btn primary big", id: "train-btn", disabled: holdsTrain(), onclick: train, "data-key": "train" }, `▶ ${t("run.train")}`),
+    h("button", { type: "button", class: "btn big", id: "stop-btn", disabled: !busy || phase === "submitting" || !mine, onclick: stop, "data-key": "stop" }, `■ ${t("run.stop")}`),
     h("span", { class: "status-pill", id: "run-status", "data-status": phase, role: "status", "aria-live": "polite" }, statusText()),
+    run && run.opened ? h("span", { class: "run-name", id: "run-name", title: run.job.name }, run.job.name) : null,
     h("span", { id: "run-epoch", class: "metrics" }),
     h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": total, "aria-label": t("run.title") }, h("div")),
     h("div", { class: "metrics", id: "run-metrics" }),
     !run && !alerts.length ? h("p", { class: "hint run-hint", id: "run-hint" }, t("run.firstSteps")) : null,
+    mine ? null : h("p", { class: "hint run-hint", id: "run-readonly" }, t("run.readOnly", { name: ownerName(run.job) })),
     alerts,
   );
   paintProgress();

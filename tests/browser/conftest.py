@@ -26,6 +26,8 @@ if not shutil.which(CHROMIUM) and not Path(CHROMIUM).is_file():
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
+from browser_helpers import new_context  # noqa: E402  (after the skips: it imports playwright)
+
 
 @pytest.fixture(scope="session")
 def base_url(request: pytest.FixtureRequest) -> str:
@@ -86,7 +88,7 @@ def new_page(browser: sync_api.Browser, base_url: str, console: ConsoleProblems)
     contexts = []
 
     def open_page(lang: str = "en", viewport: tuple[int, int] = (1280, 800), path: str = "/") -> sync_api.Page:
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="ja-JP" if lang == "ja" else "en-US")
+        context = new_context(browser, lang, viewport)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)

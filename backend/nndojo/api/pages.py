@@ -1,4 +1,5 @@
-"""The page: frontend/index.html at /, its files under /static, and Plotly from the plotly package (no CDN)."""
+"""The pages: frontend/index.html at /, the teacher's dashboard (frontend/teacher.html) at /teacher, their files under
+/static, and Plotly from the plotly package (no CDN)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,19 @@ def plotly_bundle() -> Path | None:
 def mount_pages(app: FastAPI, frontend_dir: Path) -> None:
     router = APIRouter(include_in_schema=False)
     index = frontend_dir / "index.html"
+    teacher = frontend_dir / "teacher.html"
+
+    def html(path: Path) -> Response:
+        return FileResponse(path, media_type="text/html") if path.is_file() else HTMLResponse(PLACEHOLDER)
 
     @router.get("/", response_class=HTMLResponse, response_model=None)
     async def page() -> Response:
-        if index.is_file():
-            return FileResponse(index, media_type="text/html")
-        return HTMLResponse(PLACEHOLDER)
+        return html(index)
+
+    @router.get("/teacher", response_class=HTMLResponse, response_model=None)
+    async def teacher_page() -> Response:
+        """The dashboard asks for the teacher's session itself (its login form), so the page is served to anyone."""
+        return html(teacher)
 
     @router.get("/vendor/plotly.min.js")
     async def plotly() -> FileResponse:

@@ -6,6 +6,12 @@ export const TRAIN_COLOR = "#2f6f9f";
 export const TEST_COLOR = "#e07b39";
 export const RUN_COLORS = ["#2f6f9f", "#e07b39", "#3a8f5a", "#b5446e", "#7b5ea7", "#8a6d3b", "#1f9eaa", "#c0392b"];
 
+/** Text for Plotly's trace names, titles and hover: Plotly renders a subset of HTML there (links included), so user
+ * text goes in with < > & " ' as entities and shows as typed. */
+export function plotText(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
 /** Plotly, loaded by a classic <script defer> from /vendor before the modules run. */
 export function plotly() {
   if (!window.Plotly) throw new Error("Plotly did not load from vendor/plotly.min.js");
