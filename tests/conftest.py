@@ -201,6 +201,21 @@ def wait_running(client: Any, job_id: str, timeout: float = 60.0) -> dict[str, A
     return wait_for(client, job_id, lambda job: job["status"] == "running" and job["epoch"] is not None, timeout)
 
 
+def all_events(client: Any, job_id: str, after: int = -1) -> list[dict[str, Any]]:
+    """Every event of a job, read page by page (GET …/events answers at most 1,000 events and a few MB at once)."""
+    out: list[dict[str, Any]] = []
+    while True:
+        response = client.get(f"/api/jobs/{job_id}/events", params={"after": after})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        if not page:
+            return out
+        out.extend(page)
+        after = int(response.headers["x-next-after"])
+        if page[-1].get("status") in FINAL and page[-1]["type"] == "status":
+            return out
+
+
 @pytest.fixture(scope="session")
 def jobkit() -> SimpleNamespace:
     """The helpers above for test modules (pytest's way to share them without importing conftest by name)."""
@@ -210,6 +225,7 @@ def jobkit() -> SimpleNamespace:
         wait_for=wait_for,
         wait_final=wait_final,
         wait_running=wait_running,
+        all_events=all_events,
         start_server=start_server,
         FINAL=FINAL,
     )

@@ -8,7 +8,6 @@ import os
 import socket
 import struct
 import threading
-import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -61,8 +60,9 @@ def test_reconnect_with_after_gets_every_later_event_once(live_server: str, http
     with connect(ws_url(live_server, job_id), max_queue=None) as ws:  # unbounded: it closes with unread frames
         while sum(1 for e in first if e["type"] == "epoch") < 3:
             first.append(json.loads(ws.recv(timeout=60)))
-    time.sleep(0.3)  # events keep coming while the client is away
-    assert http.get(f"/api/jobs/{job_id}").json()["status"] == "running", "the test needs the job still running"
+    seen = sum(1 for e in first if e["type"] == "epoch")
+    job = jobkit.wait_for(http, job_id, lambda job: job["status"] != "running" or job["epoch"] >= seen + 2)  # events go on while away
+    assert job["status"] == "running", "the test needs the job still running"
     with connect(ws_url(live_server, job_id, after=first[-1]["seq"])) as ws:
         rest, code = read_all(ws)
     assert code == 1000
@@ -168,7 +168,7 @@ def test_slow_client_is_closed_1013_while_a_normal_one_keeps_receiving(restricte
         with connect(ws_url(restricted_server, job_id), max_queue=None) as normal:
             normal_events, normal_code = read_all(normal)
         slow_events, slow_code = slow.read_all()
-        log = http.get(f"/api/jobs/{job_id}/events").json()
+        log = jobkit.all_events(http, job_id)
     assert normal_code == 1000 and normal_events == log and log[-1]["status"] == "completed"
     assert slow_code == 1013, f"slow client closed with {slow_code} after {len(slow_events)} events"
     assert 0 < len(slow_events) < len(normal_events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,12 +13,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from nndojo.spec import models as m
 from nndojo.spec.check import Limits
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NNDOJO_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = 8000
+    mode: Literal["personal", "classroom"] = Field(
+        "personal", description="personal: one user, no login; classroom: a teacher's password, classes with join codes, owned jobs"
+    )
+    teacher_password: str | None = Field(
+        None, description="classroom mode's teacher password; when unset, one is generated at the first start and printed once"
+    )
+    session_days: int = Field(14, ge=1, le=365, description="how long a login (cookie or token) lasts")
+    host: str = Field("127.0.0.1", description="the address to listen on; 0.0.0.0 for every interface (a classroom LAN)")
+    port: int = Field(8000, ge=1, le=65535, description="the TCP port to listen on")
     data_dir: Path = Field(Path("data"), description="where the SQLite database lives")
     datasets_dir: Path = Field(
         Path("/usr/share/datasets"),
@@ -25,7 +35,7 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/nndojo.db")
     ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS", description="join this Ray cluster instead of starting one")
-    cpu_slots: int | None = Field(None, ge=1, description="jobs training at once on the CPU; default: one per core")
+    cpu_slots: int | None = Field(None, ge=1, description="jobs training at once on the CPU; default: one per usable core (affinity, container CPU quota)")
     gpu_slots_per_gpu: int = Field(4, ge=0, description="jobs sharing each GPU")
     threads_per_job: int = Field(1, ge=1, description="torch threads of a CPU job, so that N jobs do not oversubscribe the cores")
     max_queue: int = Field(200, ge=1, description="queued jobs beyond which submissions get 429")
@@ -61,7 +71,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_cpu_slots(self) -> int:
-        return self.cpu_slots or max(1, (os.cpu_count() or 1) // self.threads_per_job)
+        return self.cpu_slots or max(1, usable_cpus() // self.threads_per_job)
 
     @property
     def resolved_frontend_dir(self) -> Path:
@@ -70,6 +80,31 @@ class Settings(BaseSettings):
     @property
     def resolved_ray_num_cpus(self) -> int:
         return self.ray_num_cpus or self.resolved_cpu_slots * self.threads_per_job
+
+
+def cgroup_cpu_quota(root: Path = CGROUP_ROOT) -> float | None:
+    """The CPUs a container's quota allows (cgroup v2 cpu.max, else v1 cfs_quota_us / cfs_period_us); None when unlimited."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    for controller in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+        try:
+            quota_us = int((root / controller / "cpu.cfs_quota_us").read_text())
+            period_us = int((root / controller / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            continue
+        return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+    return None
+
+
+def usable_cpus(root: Path = CGROUP_ROOT) -> int:
+    """The cores this process may run on (its affinity), capped by the container's CPU quota: in a container limited
+    to 4 CPUs on a 64-core host, 4; os.cpu_count() would say 64 and start 64 slots fighting for 4 CPUs."""
+    cpus = len(os.sched_getaffinity(0))
+    quota = cgroup_cpu_quota(root)
+    return max(1, min(cpus, int(quota))) if quota is not None else cpus
 
 
 @lru_cache

@@ -1,4 +1,4 @@
-"""Typed dependencies: the settings and the job manager the app was built with."""
+"""Typed dependencies: the settings, the job manager and the classroom the app was built with."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 
+from nndojo.classroom.service import Classroom
 from nndojo.config import Settings
 from nndojo.jobs.manager import JobManager
-from nndojo.spec import JobSpec, ShapeReport, SpecError, check_spec
+from nndojo.spec import JobSpec, Limits, ShapeReport, SpecError, check_spec
 
 
 def get_settings(request: Request) -> Settings:
@@ -20,8 +21,13 @@ def get_manager(request: Request) -> JobManager:
     return request.app.state.manager
 
 
+def get_classroom(request: Request) -> Classroom:
+    return request.app.state.classroom
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ManagerDep = Annotated[JobManager, Depends(get_manager)]
+ClassroomDep = Annotated[Classroom, Depends(get_classroom)]
 
 
 def body_errors(errors: list[dict[str, Any]]) -> RequestValidationError:
@@ -29,10 +35,11 @@ def body_errors(errors: list[dict[str, Any]]) -> RequestValidationError:
     return RequestValidationError([{**error, "loc": ["body", *error["loc"]]} for error in errors])
 
 
-def checked(spec: JobSpec, settings: Settings, manager: JobManager | None = None) -> ShapeReport:
-    """Shapes, sizes and this server's limits, or a 422 naming each field that cannot work."""
+def checked(spec: JobSpec, settings: Settings, manager: JobManager | None = None, limits: Limits | None = None) -> ShapeReport:
+    """Shapes, sizes and the limits (this server's, or a class's lower ones), or a 422 naming each field that cannot
+    work."""
     try:
-        report = check_spec(spec, settings.limits)
+        report = check_spec(spec, limits or settings.limits)
     except SpecError as exc:
         raise body_errors(exc.errors) from exc
     if manager is not None and spec.device == "cuda" and not manager.has_gpu:

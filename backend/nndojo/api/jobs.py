@@ -1,87 +1,116 @@
-"""/api/jobs: submit, list, read, cancel and delete jobs, and read their events."""
+"""/api/jobs: submit, list, read, cancel, delete and share jobs, and read their events and metrics.
+
+Who may do what is declared by the dependencies of nndojo.api.access (ReadableJob, ControllableJob); the routes only
+act.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
-from nndojo.api.deps import ManagerDep, SettingsDep, checked
-from nndojo.api.schemas import Deleted, Job, JobSummary, Status
-from nndojo.jobs.manager import JobFinished, JobNotFound, QueueFull
+from nndojo.api.access import CallerDep, ControllableJob, ReadableJob, missing
+from nndojo.api.deps import ClassroomDep, ManagerDep, SettingsDep, checked
+from nndojo.api.schemas import Deleted, Job, JobSummary, Metrics, Status
+from nndojo.jobs.log import MAX_PAGE
+from nndojo.jobs.manager import JobFinished, JobNotFound, QuotaFull
 from nndojo.spec import JobSpec
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-JobId = Annotated[str, Path(max_length=64, description="the id POST /api/jobs returned")]
-NOT_FOUND = {404: {"description": "no job with this id"}}
+NOT_FOUND = {404: {"description": "no job with this id, or not one the caller may see"}}
+FORBIDDEN = {403: {"description": "a classmate's shared run: read-only"}}
+SEQ_MAX = 2**53  # seqs are small; this keeps query numbers inside what every database and JSON reader holds exactly
+Seq = Annotated[int, Query(ge=-1, le=SEQ_MAX, description="only events with seq > after")]
 
 
-def _missing(job_id: str) -> HTTPException:
-    return HTTPException(404, f"no job with id {job_id!r}")
-
-
-@router.post("", status_code=201, response_model=Job, responses={429: {"description": "the queue is full (max_queue)"}})
-async def submit_job(spec: JobSpec, settings: SettingsDep, manager: ManagerDep) -> dict[str, Any]:
-    """Validates, shape-checks and size-checks the spec, then queues it; the reply shows its place in line."""
-    report = checked(spec, settings, manager)
+@router.post("", status_code=201, response_model=Job, responses={429: {"description": "a queue limit is full: detail.code names it"}})
+async def submit_job(spec: JobSpec, settings: SettingsDep, manager: ManagerDep, caller: CallerDep, classroom: ClassroomDep) -> dict[str, Any]:
+    """Validates, shape-checks and size-checks the spec (against the class's limits for a student), then queues it;
+    the reply shows its place in line."""
+    report = checked(spec, settings, manager, caller.spec_limits(classroom))
     try:
-        return manager.submit(spec, report)
-    except QueueFull as exc:
-        raise HTTPException(429, str(exc)) from exc
+        return manager.submit(spec, report, caller.owner(classroom))
+    except QuotaFull as exc:
+        raise HTTPException(429, {"msg": str(exc), "code": exc.code, "limit": exc.limit}) from exc
 
 
 @router.get("", response_model=list[JobSummary])
 async def list_jobs(
     manager: ManagerDep,
+    caller: CallerDep,
     status: Annotated[Status | None, Query(description="only jobs with this status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    class_id: Annotated[str | None, Query(max_length=64, description="the teacher: only this class's jobs")] = None,
+    owner: Annotated[str | None, Query(max_length=64, description="only this user's jobs")] = None,
 ) -> list[dict[str, Any]]:
-    """Job summaries, newest first."""
-    return await manager.list(status, limit)
+    """Job summaries, newest first: a student's own and the ones shared with their class; the teacher's classes'."""
+    return await manager.list(status, limit, caller.job_filter(class_id, owner))
 
 
 @router.get("/{job_id}", response_model=Job, responses=NOT_FOUND)
-async def get_job(job_id: JobId, manager: ManagerDep) -> dict[str, Any]:
-    job = await manager.get(job_id)
-    if job is None:
-        raise _missing(job_id)
+async def get_job(job: ReadableJob) -> dict[str, Any]:
     return job
 
 
 @router.get(
     "/{job_id}/events",
-    responses={200: {"content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}, **NOT_FOUND},
+    responses={
+        200: {
+            "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
+            "headers": {"X-Next-After": {"description": "the last seq of this page (or `after` when empty): pass it as `after` for the next page", "schema": {"type": "integer"}}},
+        },
+        **NOT_FOUND,
+    },
 )
 async def job_events(
-    job_id: JobId,
+    job: ReadableJob,
     manager: ManagerDep,
-    after: Annotated[int, Query(ge=-1, description="only events with seq > after")] = -1,
-    limit: Annotated[int | None, Query(ge=1, description="at most this many events")] = None,
+    after: Seq = -1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="at most this many events (and at most a few MB)")] = MAX_PAGE,
 ) -> Response:
-    """The job's events with seq > after, oldest first: stored JSON joined as is, never re-encoded."""
-    if await manager.get(job_id) is None:
-        raise _missing(job_id)
-    events = await manager.events_after(job_id, after, limit)
-    return Response("[" + ",".join(event.data for event in events) + "]", media_type="application/json")
+    """The job's events with seq > after, oldest first, a page at a time (at most `limit` events and a few MB): stored
+    JSON joined as is, never re-encoded. Read on with `after` = X-Next-After until a page is empty or ends with the
+    final status event."""
+    events = await manager.events_page(job["id"], after, limit)
+    headers = {"X-Next-After": str(events[-1].seq if events else after)}
+    return Response("[" + ",".join(event.data for event in events) + "]", media_type="application/json", headers=headers)
 
 
-@router.post("/{job_id}/cancel", response_model=Job, responses={**NOT_FOUND, 409: {"description": "the job already finished"}})
-async def cancel_job(job_id: JobId, manager: ManagerDep) -> dict[str, Any]:
-    """Stops a queued job at once and a running one within a second; replies with the job once it has stopped."""
+@router.get("/{job_id}/metrics", response_model=Metrics, responses=NOT_FOUND)
+async def job_metrics(job: ReadableJob, manager: ManagerDep, after: Seq = -1) -> dict[str, Any]:
+    """Per epoch only the scalars, as columns: what lists, Compare and dashboards poll (with `after=last_seq`)."""
+    return {**await manager.metrics(job["id"], after), "status": job["status"]}
+
+
+@router.post("/{job_id}/cancel", response_model=Job, responses={**NOT_FOUND, **FORBIDDEN, 409: {"description": "the job already finished"}})
+async def cancel_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
+    """Stops a queued job at once and a running one within a step; replies with the job once it has stopped."""
     try:
-        return await manager.cancel(job_id)
+        return await manager.cancel(job["id"])
     except JobNotFound as exc:
-        raise _missing(job_id) from exc
+        raise missing(job["id"]) from exc
     except JobFinished as exc:
         raise HTTPException(409, f"the job is already {exc.status}: only queued or running jobs can be cancelled") from exc
 
 
-@router.delete("/{job_id}", response_model=Deleted, responses=NOT_FOUND)
-async def delete_job(job_id: JobId, manager: ManagerDep) -> dict[str, Any]:
+@router.delete("/{job_id}", response_model=Deleted, responses={**NOT_FOUND, **FORBIDDEN})
+async def delete_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
     """Cancels the job if it is queued or running, then forgets it and its events."""
     try:
-        await manager.delete(job_id)
+        await manager.delete(job["id"])
     except JobNotFound as exc:
-        raise _missing(job_id) from exc
-    return {"id": job_id, "deleted": True}
+        raise missing(job["id"]) from exc
+    return {"id": job["id"], "deleted": True}
+
+
+@router.post("/{job_id}/share", response_model=Job, responses={**NOT_FOUND, **FORBIDDEN})
+async def share_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
+    """The run becomes visible, read-only, to the owner's whole class (the teacher's own runs: to every class)."""
+    return await manager.set_shared(job["id"], True)
+
+
+@router.delete("/{job_id}/share", response_model=Job, responses={**NOT_FOUND, **FORBIDDEN})
+async def unshare_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
+    return await manager.set_shared(job["id"], False)

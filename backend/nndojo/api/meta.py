@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from nndojo import __version__
-from nndojo.api.deps import ManagerDep, SettingsDep, body_errors, checked
+from nndojo.api.access import CallerDep
+from nndojo.api.deps import ClassroomDep, ManagerDep, SettingsDep, body_errors, checked
 from nndojo.api.schemas import CheckReport, Health
 from nndojo.datasets.info import DATASETS, MAX_PREVIEW_IMAGES
 from nndojo.spec import JobSpec
@@ -23,9 +24,9 @@ QUERY_INT_MAX = 2**31 - 1  # the dataset's own limits apply after this; it only 
 
 
 @router.get("/health", response_model=Health)
-async def health(manager: ManagerDep) -> dict[str, Any]:
-    """Answers once a training slot is up; `devices` is what the workers can train on."""
-    return {"status": "ok", "version": __version__, "devices": await manager.devices()}
+async def health(manager: ManagerDep, settings: SettingsDep) -> dict[str, Any]:
+    """Answers once a training slot is up; `devices` is what the workers can train on, `mode` personal or classroom."""
+    return {"status": "ok", "version": __version__, "devices": await manager.devices(), "mode": settings.mode}
 
 
 @router.get("/catalog")
@@ -41,14 +42,15 @@ async def get_schema() -> dict[str, Any]:
 
 
 @router.post("/check", response_model=CheckReport)
-async def check(spec: JobSpec, settings: SettingsDep, manager: ManagerDep) -> dict[str, Any]:
+async def check(spec: JobSpec, settings: SettingsDep, manager: ManagerDep, caller: CallerDep, classroom: ClassroomDep) -> dict[str, Any]:
     """Each layer's shapes and parameters, or the same 422 that POST /api/jobs would give."""
-    return checked(spec, settings, manager).as_dict()
+    return checked(spec, settings, manager, caller.spec_limits(classroom)).as_dict()
 
 
 @router.get("/datasets/{name}/preview", responses={404: {"description": "unknown dataset"}, 409: {"description": "its files are missing"}})
 async def dataset_preview(
     settings: SettingsDep,
+    _: CallerDep,
     name: Annotated[str, Path(max_length=64)],
     seed: Annotated[int, Query(ge=0, le=QUERY_INT_MAX)] = 0,
     noise: Annotated[float | None, Query(allow_inf_nan=False)] = None,
@@ -80,7 +82,7 @@ async def dataset_preview(
 
 
 @router.post("/optimizer-race")
-async def optimizer_race(manager: ManagerDep, request: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+async def optimizer_race(manager: ManagerDep, _: CallerDep, request: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     """Runs optimisers on a 2-D function and returns their paths: in a worker, which has torch loaded already."""
     reply = await manager.race(request)
     if "errors" in reply:

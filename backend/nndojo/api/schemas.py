@@ -19,6 +19,7 @@ class Health(Open):
     status: Literal["ok"]
     version: str
     devices: list[str]
+    mode: Literal["personal", "classroom"]
 
 
 class Job(Open):
@@ -34,7 +35,11 @@ class Job(Open):
     epoch: int | None = Field(description="the last finished epoch")
     final: dict[str, Any] | None = Field(description="the last epoch's train and test loss and accuracy")
     error: str | None
+    error_code: str | None = Field(None, description="what a failure's error means, for translation: max_job_seconds, storage, …")
     position: int | None = Field(description="place in line while queued: 1 is next to start, 0 handed to a slot; null otherwise")
+    owner: dict[str, str] | None = Field(None, description="who submitted it: {id, name}; null in personal mode")
+    class_id: str | None = None
+    shared: bool = Field(False, description="visible, read-only, to the owner's whole class")
 
 
 class JobSummary(Job):
@@ -60,3 +65,22 @@ class CheckReport(Open):
     n_outputs: int
     input_shape: list[int]
     layers: list[LayerShapeOut]
+
+
+class Metrics(Open):
+    """Per-epoch scalars as columns (one entry per epoch event with seq > after)."""
+
+    seq: list[int]
+    epoch: list[int | None]
+    train_loss: list[float | None]
+    train_accuracy: list[float | None]
+    test_loss: list[float | None]
+    test_accuracy: list[float | None]
+    lr: list[float | None]
+    grad_norm: dict[str, list[float | None]]
+    weight_norm: dict[str, list[float | None]]
+    dead_units: dict[str, list[float | None]]
+    saturated_fraction: dict[str, list[float | None]]
+    dead_fraction: dict[str, list[float | None]]
+    last_seq: int = Field(description="pass as `after` to get only what came since")
+    status: Status

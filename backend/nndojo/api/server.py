@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -13,14 +14,20 @@ import uvicorn
 from fastapi import FastAPI
 
 from nndojo import __version__
-from nndojo.api import errors, jobs, meta, stream
+from nndojo.api import classes, errors, jobs, meta, session, stream
+from nndojo.api.docs import mount_docs
 from nndojo.api.guard import RequestGuard
 from nndojo.api.headers import SecurityHeaders
 from nndojo.api.pages import mount_pages
+from nndojo.classroom.service import Classroom
+from nndojo.classroom.store import ClassroomStore
 from nndojo.config import Settings, get_settings
+from nndojo.db.engine import open_engine
 from nndojo.jobs.manager import JobManager
+from nndojo.lock import DataDirBusy, lock_data_dir
 
 SHUTDOWN_GRACE_S = 3  # open websockets and requests get this long; then Ray stops; all well inside 10 s
+RAY_TOKEN_NOTICE = "ray._private.authentication.authentication_token_setup"  # the logger of Ray's token-auth notice
 WS_CLOSE_GRACE_S = 2.0  # on SIGTERM, websockets get this long to close themselves with 1001 before uvicorn's shutdown
 
 
@@ -30,7 +37,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        manager = JobManager(settings)
+        engine = await asyncio.to_thread(open_engine, settings.resolved_database_url)  # migrates an older schema first
+        classroom_store = await asyncio.to_thread(ClassroomStore, engine)
+        app.state.classroom = await asyncio.to_thread(Classroom, settings, classroom_store)
+        manager = JobManager(settings, engine, classroom_store.name_of)
         await manager.start()
         app.state.manager = manager
         app.state.closing = asyncio.Event()  # set on SIGTERM: each websocket closes itself with 1001 (serve())
@@ -44,14 +54,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Design neural networks, train them on the server, watch them learn.",
         lifespan=lifespan,
+        docs_url=None,  # served by mount_docs, from a package's files instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s)
     errors.install(app)  # the 422 handler, and the 500 boundary around the guard and the routes
     app.add_middleware(SecurityHeaders)  # added last, so outermost: every response carries them, errors included
     app.include_router(meta.router)
+    app.include_router(session.router)
+    app.include_router(classes.router)
     app.include_router(jobs.router)
     app.include_router(stream.router)
+    mount_docs(app)
     mount_pages(app, settings.resolved_frontend_dir)
     return app
 
@@ -71,6 +86,8 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
+        if sockets is not None and self.started:  # uvicorn names the address only for sockets it bound itself
+            self._log_started_message(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Runs in the signal handler: hands the websockets' close to the event loop."""
@@ -105,6 +122,14 @@ def serve(settings: Settings | None = None) -> None:
     does not), incoming websocket messages by ws_max_bytes (the page sends none but pings)."""
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        data_dir_lock = lock_data_dir(settings.data_dir, settings.port, settings.host)  # before the store or Ray touch it
+        listener = listen(settings.host, settings.port)  # a busy port is said now, not after Ray has started
+    except (DataDirBusy, PortBusy) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if not settings.ray_address:
+        # The embedded Ray turns its token auth on by itself and says so at every start: nothing to do, so not said.
+        logging.getLogger(RAY_TOKEN_NOTICE).setLevel(logging.ERROR)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -120,4 +145,24 @@ def serve(settings: Settings | None = None) -> None:
         ws_per_message_deflate=False,
         log_level="info",
     )
-    _Server(config, app).run()
+    try:
+        _Server(config, app).run(sockets=[listener])
+    finally:
+        data_dir_lock.release()
+
+
+class PortBusy(RuntimeError):
+    """The port cannot be listened on (taken, or not allowed)."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound here so that a taken port is found before anything starts."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait out TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc)).lower()
+        raise PortBusy(f"cannot listen on {host}:{port} ({reason}): choose another port with --port or NNDOJO_PORT") from None
+    return sock

@@ -1,7 +1,8 @@
 """Fans a job's new events out to the websockets that follow it, each through its own bounded queue.
 
 Publishing never waits: a subscriber whose queue is full is dropped and told so (its `overflowed` event is set),
-and its websocket closes with 1013, so one slow laptop cannot slow the class.
+and its websocket closes with 1013, so one slow laptop cannot slow the class. A job whose log broke (its final event
+could not be stored) aborts its subscribers, whose websockets close with 1011.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class Subscription:
         self.job_id = job_id
         self.queue: asyncio.Queue[StoredEvent] = asyncio.Queue(maxsize=size)
         self.overflowed = asyncio.Event()
+        self.aborted = asyncio.Event()
 
 
 class Hub:
@@ -42,6 +44,11 @@ class Hub:
             except asyncio.QueueFull:
                 self.unsubscribe(sub)
                 sub.overflowed.set()
+
+    def abort(self, job_id: str) -> None:
+        for sub in list(self._subs.get(job_id, ())):
+            self.unsubscribe(sub)
+            sub.aborted.set()
 
     def count(self, job_id: str) -> int:
         return len(self._subs.get(job_id, ()))

@@ -1,64 +1,51 @@
-"""The job service: queue, slots, the per-job event log and its fan-out.
+"""The job service: what the API calls. It ties together the event log (nndojo.jobs.log), the scheduler
+(nndojo.jobs.scheduler), the worker event socket (nndojo.jobs.ingest) and the store, and keeps each queued or running
+job's record in memory until its final status is stored.
 
-Decisions, in one place:
-- Transport: each slot's worker writes its job's events, as they are emitted, to the server's event socket (one TCP
-  connection per slot, token-checked; nndojo.jobs.wire), so an epoch's event reaches the websockets a few ms after it
-  is emitted and the training thread loses no time to Ray calls. Ray starts the job (`run`), cancels it and tells the
-  server when a worker dies.
-- Numbering: the server gives each event its seq (0, 1, 2, … per job) when it arrives, then keeps it in memory until
-  the batch writer has committed it. A replay reads that in-memory tail and then the database, after subscribing, so a
-  reconnecting client misses nothing and (by skipping seq ≤ the last it got) sees nothing twice.
-- Positions: a queued job's `position` is its place in line, 1 = next to start (0 once handed to a slot but not yet
-  running). The first event of a job is a `queued` status with its position, and a new `queued` event follows each time
-  the line moves it up, so a page following the job sees it advance; GET /api/jobs/{id} shows the live value.
-- Cancel: a queued job is cancelled at once; a running one through its slot's cancel flag, which the trainer's
-  should_stop reads between steps. If it has not stopped after settings.cancel_grace_s, its worker is killed and replaced.
-- Storage: events are stored exactly as sent, so a replay equals the live stream. The trainer already bounds the
-  boundary grids (epochs 0-10, then about 50 evenly spaced, and the last), so a 100-epoch 2-8-8-1 job stores about
-  0.9 MB; no thinning is needed here.
+It knows owners only as ids with limits (nndojo.jobs.scheduler.TurnLimits); who may see or touch a job is decided in
+the API (nndojo.api.access), never here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
-import socket
+import time
 import uuid
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import ray
-from ray.exceptions import RayError
+from sqlalchemy import Engine
 
 from nndojo.config import Settings
 from nndojo.jobs import wire
 from nndojo.jobs.hub import Hub, Subscription
-from nndojo.jobs.slots import Slot, SlotPool, start_ray
-from nndojo.jobs.store import (
-    FINAL_STATUSES,
-    DeleteJob,
-    InsertEvent,
-    InsertJob,
-    Store,
-    StoredEvent,
-    UpdateJob,
-    utc_now,
-)
-from nndojo.jobs.worker import encode_event, stamp
+from nndojo.jobs.ingest import EventSocket
+from nndojo.jobs.log import EventLog
+from nndojo.jobs.scheduler import ActiveJob, Scheduler, TurnLimits
+from nndojo.jobs.slots import SlotPool, start_ray
+from nndojo.jobs.store import FINAL_STATUSES, DeleteJob, InsertJob, JobFilter, Store, StoredEvent, UpdateJob, utc_now
+from nndojo.jobs.worker import stamp
 from nndojo.jobs.writer import BatchWriter
-from nndojo.spec import JobSpec
+from nndojo.spec import JobSpec, summary
 from nndojo.spec.check import ShapeReport
 
 log = logging.getLogger(__name__)
 
-END_FRAME_WAIT_S = 5.0  # a worker's run returned: its end frame, written just before, is this close behind
 
+class QuotaFull(Exception):
+    """A submission over a limit: `code` names it (max_queue, max_queued_per_student), `limit` is its value."""
 
-class QueueFull(Exception):
-    """More jobs are waiting than settings.max_queue allows."""
+    def __init__(self, message: str, code: str, limit: int):
+        super().__init__(message)
+        self.code = code
+        self.limit = limit
 
 
 class JobNotFound(Exception):
@@ -73,73 +60,37 @@ class JobFinished(Exception):
         self.status = status
 
 
-@dataclass(eq=False)
-class ActiveJob:
-    """A queued or running job, held in memory until its final status is committed."""
+@dataclass(frozen=True)
+class Owner:
+    """Who submits: a user id, their class, and the limits their turns obey."""
 
     id: str
-    spec: JobSpec
-    spec_json: str
-    record: dict[str, Any]
-    next_seq: int = 0
-    position: int | None = None
-    slot: Slot | None = None
-    cancel_requested: bool = False
-    final_sent: bool = False
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    end: asyncio.Future[dict[str, Any]] | None = None  # the worker's end frame: the outcome, after all its events
+    class_id: str | None
+    limits: TurnLimits
 
 
-def with_seq(seq: int, text: str) -> str:
-    """Puts the server's seq first into the worker's JSON object text, without parsing it."""
-    return f'{{"seq":{seq}}}' if text == "{}" else f'{{"seq":{seq},{text[1:]}'
-
-
-def summary_settings(spec: dict[str, Any]) -> dict[str, Any]:
-    """The settings a job list shows: enough to tell a class's twenty runs apart."""
-    layers = []
-    for layer in spec["model"]["layers"]:
-        kind = layer["type"]
-        if kind == "dense":
-            layers.append(f"dense {layer['units']} {layer['activation']}")
-        elif kind == "conv2d":
-            layers.append(f"conv2d {layer['filters']}x{layer['kernel_size']} {layer['activation']}")
-        elif kind == "dropout":
-            layers.append(f"dropout {layer['p']}")
-        else:
-            layers.append(kind)
-    training = spec["training"]
-    return {
-        "dataset": spec["dataset"]["name"],
-        "layers": layers,
-        "output": spec["model"]["output"]["activation"],
-        "loss": training["loss"],
-        "optimizer": training["optimizer"]["name"],
-        "lr": training["optimizer"]["lr"],
-        "batch_size": training["batch_size"],
-        "epochs": training["epochs"],
-        "device": spec["device"],
-    }
+CANCELLED = {"status": "cancelled"}
+MAX_LOG_BREAKS = 3
 
 
 class JobManager:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, engine: Engine, names: Callable[[str], str | None] = lambda _id: None):
         self.settings = settings
-        self.store = Store(settings.resolved_database_url)
+        self.store = Store(engine)
+        self.names = names  # an owner's display name, for job views and logs
         self.hub = Hub()
-        self.writer: BatchWriter | None = None
-        self.pool: SlotPool | None = None
         self.active: dict[str, ActiveJob] = {}
-        self.queue: deque[ActiveJob] = deque()
-        self.pending: dict[str, dict[int, StoredEvent]] = {}
+        self.interrupted: list[str] = []
+        self._token = secrets.token_hex(16)
+        self._numbers = itertools.count()
         self._devices: list[str] | None = None
         self._race_turn = 0
         self._started_ray = False
-        self.interrupted: list[str] = []
-        self._token = secrets.token_hex(16)
-        self._event_server: asyncio.Server | None = None
-        self.event_address: tuple[str, int] = ("127.0.0.1", 0)
+        self.writer: BatchWriter | None = None
+        self.log: EventLog | None = None
+        self.events: EventSocket | None = None
+        self.pool: SlotPool | None = None
+        self.scheduler: Scheduler | None = None
 
     # --- life cycle ------------------------------------------------------------------------------
 
@@ -149,61 +100,34 @@ class JobManager:
             log.warning("marked %d jobs interrupted by the restart", len(self.interrupted))
         self.writer = BatchWriter(self.store)
         self.writer.start()
+        self.log = EventLog(self.store, self.writer, self.hub, self._on_log_broken)
         self._started_ray = start_ray(self.settings)
-        await self._serve_events()
-        self.pool = SlotPool(self.settings)
-
-    async def _serve_events(self) -> None:
-        """The event socket: loopback with the embedded Ray; all interfaces in a cluster, advertised by this node's IP."""
+        self.events = EventSocket(self._token, self._on_frame, self.writer.room)
         local = not self.settings.ray_address
-        bind = "127.0.0.1" if local else "0.0.0.0"
-        self._event_server = await asyncio.start_server(self._on_worker_connection, bind, 0)
-        port = self._event_server.sockets[0].getsockname()[1]
-        host = self.settings.worker_events_host or ("127.0.0.1" if local else ray.util.get_node_ip_address())
-        self.event_address = (host, port)
+        advertise = self.settings.worker_events_host or ("127.0.0.1" if local else ray.util.get_node_ip_address())
+        await self.events.start("127.0.0.1" if local else advertise, advertise)
+        self.pool = SlotPool(self.settings)
+        self.scheduler = Scheduler(self.settings, self.pool, self._run_args, self._on_position, self._finish)
+        await self.scheduler.start()
 
-    async def _on_worker_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One slot's stream of frames: events go into their job's log, an end frame completes the job's `end`."""
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            hello = await wire.read_frame(reader)
-            if hello.kind != wire.HELLO or not secrets.compare_digest(str(hello.meta.get("token", "")), self._token):
-                log.warning("refused an event connection without this server's token")
-                return
-            while True:
-                frame = await wire.read_frame(reader)
-                job = self.active.get(frame.job_id)
-                if job is None or job.slot is None or job.end is None or job.end.done():
-                    continue  # deleted, or a straggler of a job already finished
-                if frame.kind == wire.EVENT:
-                    self._on_worker_event(job, encode_event(wire.load_event(frame)))
-                elif frame.kind == wire.END:
-                    job.end.set_result(frame.meta)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the worker went away; its job's supervisor (_run) sees that through Ray
-        except Exception:
-            log.exception("bad frame on an event connection")
-        finally:
-            writer.close()
+    def _run_args(self) -> tuple[Any, ...]:
+        assert self.events is not None
+        return (self.events.address, self._token)
 
     async def stop(self) -> None:
-        """Stops polling the workers, commits what is queued, then stops Ray. Running jobs stay 'running' in the
+        """Stops supervising the workers, commits what is queued, then stops Ray. Running jobs stay 'running' in the
         database and are marked interrupted at the next start (the same path as a crash)."""
-        tasks = [job.task for job in self.active.values() if job.task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._event_server is not None:
-            self._event_server.close()
+        if self.scheduler is not None:
+            await self.scheduler.close()
+        if self.events is not None:
+            await self.events.close()
         if self.writer is not None:
             await self.writer.close()
         if self.pool is not None:
             self.pool.shutdown()
         if self._started_ray and ray.is_initialized():
             await asyncio.to_thread(ray.shutdown)
-        self.store.close()
+        self.store.engine.dispose()
 
     @property
     def has_gpu(self) -> bool:
@@ -213,7 +137,7 @@ class JobManager:
         """available_devices() as a worker sees it (the server itself never imports torch); asked once."""
         if self._devices is None:
             assert self.pool is not None
-            found = await asyncio.wait_for(self.pool.first().actor.devices.remote(), timeout=60)
+            found = await asyncio.wait_for(asyncio.wrap_future(self.pool.first().actor.devices.remote().future()), timeout=60)
             gpus = int(ray.cluster_resources().get("GPU", 0))
             extra = [f"cuda:{i}" for i in range(gpus) if f"cuda:{i}" not in found]
             self._devices = [*found, *extra]
@@ -224,21 +148,37 @@ class JobManager:
         assert self.pool is not None
         self._race_turn = (self._race_turn + 1) % len(self.pool.slots)
         actor = self.pool.slots[self._race_turn].actor
-        return await asyncio.wait_for(actor.race.remote(request), timeout=120)
+        return await asyncio.wait_for(asyncio.wrap_future(actor.race.remote(request).future()), timeout=120)
 
     # --- submission ------------------------------------------------------------------------------
 
-    def submit(self, spec: JobSpec, report: ShapeReport) -> dict[str, Any]:
-        assert self.writer is not None
-        if len(self.queue) >= self.settings.max_queue:
-            raise QueueFull(f"{len(self.queue)} jobs are waiting, the most this server queues (max_queue); try again when some finish")
+    def check_quota(self, owner: Owner | None) -> None:
+        assert self.scheduler is not None
+        queued = len(self.scheduler.queue)
+        if queued >= self.settings.max_queue:
+            raise QuotaFull(
+                f"{queued} jobs are waiting, the most this server queues (max_queue); try again when some finish",
+                "max_queue",
+                self.settings.max_queue,
+            )
+        cap = owner.limits.max_queued if owner is not None else None
+        if owner is not None and cap is not None and self.scheduler.queued_of(owner.id) >= cap:
+            raise QuotaFull(
+                f"you already have {cap} jobs waiting, the most your class allows (max_queued_per_student); "
+                "wait for one to start or cancel one",
+                "max_queued_per_student",
+                cap,
+            )
+
+    def submit(self, spec: JobSpec, report: ShapeReport, owner: Owner | None = None) -> dict[str, Any]:
+        assert self.writer is not None and self.log is not None and self.scheduler is not None
+        self.check_quota(owner)
         job_id = uuid.uuid4().hex
-        spec_dict = spec.model_dump(mode="json")
         record: dict[str, Any] = {
             "id": job_id,
             "name": spec.name,
             "status": "queued",
-            "spec": spec_dict,
+            "spec": spec.model_dump(mode="json"),
             "created_at": utc_now(),
             "started_at": None,
             "finished_at": None,
@@ -247,165 +187,140 @@ class JobManager:
             "epoch": None,
             "final": None,
             "error": None,
+            "error_code": None,
+            "owner_id": owner.id if owner else None,
+            "class_id": owner.class_id if owner else None,
+            "shared": False,
         }
-        job = ActiveJob(job_id, spec, spec.model_dump_json(), record)
+        job = ActiveJob(
+            job_id, next(self._numbers), spec, spec.model_dump_json(), record, owner.id if owner else None, owner.limits if owner else TurnLimits()
+        )
         self.active[job_id] = job
+        self.log.open(job_id)
         self.writer.put(InsertJob(dict(record)))
-        self.queue.append(job)
-        self._dispatch()
-        if job.next_seq == 0:  # started at once: its line had no one in it
-            self._append_status(job, {"type": "status", "status": "queued", "position": job.position or 0})
+        self._lifecycle(job, "submitted", f"{spec.name!r} {report.n_params} parameters")
+        self.scheduler.add(job)
+        if job.position is None or job.position == 0:  # started at once: its line had no one in it
+            self._append_status(job, {"type": "status", "status": "queued", "position": 0})
         return self.job_view(job)
 
-    def _dispatch(self) -> None:
-        """Hands queued jobs to free slots in order, then tells the ones still waiting where they stand."""
-        assert self.pool is not None
-        for job in list(self.queue):
-            slot = self.pool.free(job.spec.device)
-            if slot is None:
-                continue
-            self.queue.remove(job)
-            slot.job, job.slot, job.position = job, slot, 0
-            job.task = asyncio.create_task(self._run(job, slot), name=f"job-{job.id}")
-        for place, job in enumerate(self.queue, start=1):
-            if job.position != place:
-                job.position = place
-                self._append_status(job, {"type": "status", "status": "queued", "position": place})
+    def _on_position(self, job: ActiveJob, place: int) -> None:
+        self._append_status(job, {"type": "status", "status": "queued", "position": place})
 
-    # --- running ---------------------------------------------------------------------------------
+    # --- events from workers ---------------------------------------------------------------------
 
-    async def _run(self, job: ActiveJob, slot: Slot) -> None:
-        """Starts the job on its slot and waits for its end frame, or for Ray to say the worker died."""
-        assert self.pool is not None
-        loop = asyncio.get_running_loop()
-        job.end = end = loop.create_future()
-        outcome: dict[str, Any]
-        returned: asyncio.Future[Any] | None = None
-        try:
-            ref = slot.actor.run.remote(job.id, job.spec_json, self.event_address, self._token)
-            returned = asyncio.wrap_future(ref.future())
-            await asyncio.wait({end, returned}, return_when=asyncio.FIRST_COMPLETED)
-            if not end.done():
-                result = returned.result()  # raises if the worker died
-                try:  # the end frame left the worker before run returned
-                    outcome = await asyncio.wait_for(asyncio.shield(end), END_FRAME_WAIT_S)
-                except TimeoutError:
-                    log.warning("job %s: no end frame from its worker; its last events may be missing", job.id)
-                    outcome = result
-            else:
-                outcome = end.result()
-        except asyncio.CancelledError:
-            raise
-        except RayError as exc:
-            if job.cancel_requested:
-                outcome = {"status": "cancelled"}
-            else:
-                log.warning("worker of slot %d died running %s: %s", slot.index, job.id, exc)
-                outcome = {
-                    "status": "failed",
-                    "error": f"the training worker stopped unexpectedly ({type(exc).__name__}); the job was not finished",
-                }
-            self.pool.replace(slot)
-        except Exception as exc:  # never let one job's trouble reach the others
-            log.exception("job %s", job.id)
-            outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
-        finally:
-            slot.job = None
-            if not end.done():
-                end.cancel()
-            if returned is not None and not returned.done():
-                returned.add_done_callback(lambda future: future.exception() if not future.cancelled() else None)
-        self._finish(job, outcome)
-        self._dispatch()
+    def _on_frame(self, frame: wire.Frame) -> None:
+        job = self.active.get(frame.job_id)
+        if job is None or job.slot is None or job.end is None or job.end.done():
+            return  # deleted, or a straggler of a job already ended
+        if frame.kind == wire.END:
+            job.end.set_result(frame.meta)
+        elif frame.kind == wire.EVENT and not job.final_sent:
+            self._on_worker_event(job, frame.meta, frame.payload)
 
-    def _on_worker_event(self, job: ActiveJob, encoded: dict[str, Any]) -> None:
-        meta: dict[str, Any] = encoded["meta"]
-        record, changes = job.record, {}
-        if meta.get("type") == "status":
-            status = meta.get("status")
-            if status == "running":
-                changes = {"status": "running", "started_at": utc_now(), "device": meta.get("device"), "n_params": meta.get("n_params")}
-                job.position = None
-            elif status in FINAL_STATUSES:
-                job.final_sent = True
-                changes = {"status": status, "finished_at": utc_now()}
-                if meta.get("error"):
-                    changes["error"] = meta["error"]
-        elif meta.get("type") == "epoch":
-            changes = {"epoch": meta.get("epoch"), "final": {"train": meta.get("train"), "test": meta.get("test")}}
-        changes = {key: value for key, value in changes.items() if value is not None or key == "final"}
-        if changes:
-            record.update(changes)
-            assert self.writer is not None
-            self.writer.put(UpdateJob(job.id, changes))
-        self._append(job, encoded["text"], final=job.final_sent)
-
-    def _append_status(self, job: ActiveJob, event: dict[str, Any]) -> None:
-        self._append(job, encode_event(stamp(event))["text"], final=event.get("status") in FINAL_STATUSES)
-
-    def _append(self, job: ActiveJob, text: str, *, final: bool) -> int:
-        """Numbers the event, keeps it in memory until committed, sends it to the job's followers."""
-        assert self.writer is not None
-        seq = job.next_seq
-        job.next_seq += 1
-        event = StoredEvent(seq, with_seq(seq, text), final)
-        self.pending.setdefault(job.id, {})[seq] = event
-        self.hub.publish(job.id, event)
-        self.writer.put(InsertEvent(job.id, seq, event.data, final), on_commit=lambda: self._forget(job.id, seq))
-        return seq
-
-    def _forget(self, job_id: str, seq: int) -> None:
-        events = self.pending.get(job_id)
-        if events is not None:
-            events.pop(seq, None)
-            if not events:
-                del self.pending[job_id]
-
-    def _finish(self, job: ActiveJob, outcome: dict[str, Any]) -> None:
-        """The final status: the trainer's own if it sent one, else the outcome's (failed, or cancelled while queued)."""
-        assert self.writer is not None
-        if not job.final_sent:
-            status = outcome.get("status") if outcome.get("status") in FINAL_STATUSES else "failed"
-            event: dict[str, Any] = {"type": "status", "status": status}
-            changes: dict[str, Any] = {"status": status, "finished_at": utc_now()}
-            if status == "failed":
-                event["error"] = changes["error"] = outcome.get("error") or f"the trainer ended with status {outcome.get('status')!r}"
+    def _on_worker_event(self, job: ActiveJob, meta: dict[str, Any], payload: bytes) -> None:
+        assert self.log is not None
+        changes: dict[str, Any] = {}
+        kind, status = meta.get("type"), meta.get("status")
+        if kind == "status" and status == "running":
+            job.started = True
+            job.position = None
+            changes = {"status": "running", "started_at": utc_now(), "device": meta.get("device"), "n_params": meta.get("n_params")}
+            self._lifecycle(job, "started", f"on {meta.get('device')}")
+        elif kind == "status" and status in FINAL_STATUSES:
+            if job.stop is not None:
+                return  # the server stopped it: _finish writes the server's reason instead of the trainer's "cancelled"
             job.final_sent = True
+            changes = {"status": status, "finished_at": utc_now(), "error": meta.get("error")}
+        elif kind == "epoch":
+            changes = {"epoch": meta.get("epoch"), "final": {"train": meta.get("train"), "test": meta.get("test")}}
+        self._record(job, {key: value for key, value in changes.items() if value is not None or key == "final"})
+        metrics = wire.to_json(meta["metrics"]) if "metrics" in meta else None
+        self.log.append(job.id, payload, final=job.final_sent, metrics=metrics, on_stored=self._stored_final(job) if job.final_sent else None)
+
+    def _record(self, job: ActiveJob, changes: dict[str, Any]) -> None:
+        if changes:
+            assert self.writer is not None
             job.record.update(changes)
             self.writer.put(UpdateJob(job.id, changes))
-            self._append_status(job, event)
-        job.position = None
 
+    def _append_status(self, job: ActiveJob, event: dict[str, Any], on_stored: Callable[[], None] | None = None) -> None:
+        assert self.log is not None
+        self.log.append(job.id, wire.to_json(stamp(event)), final=event.get("status") in FINAL_STATUSES, on_stored=on_stored)
+
+    # --- ending ----------------------------------------------------------------------------------
+
+    def _finish(self, job: ActiveJob, outcome: dict[str, Any]) -> None:
+        """The final status: the trainer's own if it sent one, else the outcome's (the server's stop reason, a
+        failure, or cancelled while queued). The job leaves memory once its final event is stored."""
+        job.position = None
+        if job.final_sent:
+            self._lifecycle(job, str(job.record["status"]), "")
+            return
+        status = outcome.get("status") if outcome.get("status") in FINAL_STATUSES else "failed"
+        event: dict[str, Any] = {"type": "status", "status": status}
+        changes: dict[str, Any] = {"status": status, "finished_at": utc_now()}
+        if status == "failed":
+            error = outcome.get("error") or f"the trainer ended with status {outcome.get('status')!r}"
+            event["error"] = changes["error"] = error
+            if outcome.get("error_code"):
+                event["error_code"] = changes["error_code"] = outcome["error_code"]
+            if outcome.get("detail"):
+                log.error("job %s failed, error id %s:\n%s", job.id, outcome.get("error_id"), outcome["detail"])
+        job.final_sent = True
+        self._record(job, changes)
+        self._append_status(job, event, on_stored=self._stored_final(job))
+        self._lifecycle(job, status, str(event.get("error", "")))
+
+    def _stored_final(self, job: ActiveJob) -> Callable[[], None]:
         def done() -> None:
+            assert self.log is not None
             self.active.pop(job.id, None)
+            self.log.forget(job.id)
             job.finished.set()
 
-        self.writer.put(UpdateJob(job.id, {}), on_commit=done)
+        return done
+
+    def _on_log_broken(self, job_id: str) -> None:
+        """An event of the job could not be stored: the job is stopped and fails, its final event taking the broken
+        seq. If storing keeps failing, its followers are closed and the job leaves memory; the next start marks it
+        interrupted."""
+        job = self.active.get(job_id)
+        if job is None:
+            return
+        assert self.scheduler is not None and self.log is not None
+        job.breaks += 1
+        if job.breaks > MAX_LOG_BREAKS:
+            log.error("job %s: its events cannot be stored; its followers are closed", job.id)
+            self.log.give_up(job.id)
+            self._stored_final(job)()
+            return
+        failure = {"status": "failed", "error": "the server could not store this job's events, so it was stopped", "error_code": "storage"}
+        if job.final_sent:  # the final event itself was lost: say it again, as this failure
+            self._record(job, {"status": "failed", "error": failure["error"], "error_code": "storage"})
+            self._append_status(job, {"type": "status", **failure}, on_stored=self._stored_final(job))
+        else:
+            asyncio.get_running_loop().create_task(self.scheduler.stop(job, failure)).add_done_callback(lambda _: None)
+
+    def _lifecycle(self, job: ActiveJob, step: str, detail: str) -> None:
+        """One log line per step of a job's life, for `docker compose logs`: who, which class, how long."""
+        owner = job.owner and (self.names(job.owner) or job.owner)
+        took = ""
+        if step in FINAL_STATUSES:
+            took = f" after {time.time() - _epoch_seconds(job.record['created_at']):.1f} s"
+        log.info("job %s %s%s: owner %s, class %s%s", job.id, step, took, owner or "-", job.record.get("class_id") or "-", f"; {detail}" if detail else "")
 
     # --- actions ---------------------------------------------------------------------------------
 
     async def cancel(self, job_id: str) -> dict[str, Any]:
+        assert self.scheduler is not None
         job = self.active.get(job_id)
         if job is None or job.final_sent:
             stored = await self.get(job_id)
             if stored is None:
                 raise JobNotFound(job_id)
             raise JobFinished(stored["status"])
-        if job in self.queue:
-            self.queue.remove(job)
-            self._finish(job, {"status": "cancelled"})
-            self._dispatch()
-        elif job.slot is not None:
-            job.cancel_requested = True
-            slot = job.slot
-            try:
-                await asyncio.wait_for(slot.actor.cancel.remote(job.id), timeout=self.settings.cancel_grace_s)
-                await asyncio.wait_for(job.finished.wait(), timeout=self.settings.cancel_grace_s)
-            except (TimeoutError, RayError):
-                if not job.finished.is_set() and slot.job is job:
-                    log.warning("job %s ignored its cancel; restarting its worker", job.id)
-                    ray.kill(slot.actor, no_restart=True)  # its poll fails, _run records the cancel and respawns
-        await job.finished.wait()
+        await self.scheduler.stop(job, CANCELLED)
         return self.job_view(job)
 
     async def delete(self, job_id: str) -> None:
@@ -420,37 +335,66 @@ class JobManager:
         assert self.writer is not None
         self.writer.put(DeleteJob(job_id))
         await self.writer.flush()
-        self.pending.pop(job_id, None)
+
+    async def delete_class_jobs(self, class_id: str) -> None:
+        """Stops every active job of a class, then removes all of its jobs with their events."""
+        for job in [job for job in self.active.values() if job.record.get("class_id") == class_id]:
+            with contextlib.suppress(JobFinished, JobNotFound):
+                await self.cancel(job.id)
+            await job.finished.wait()
+        assert self.writer is not None
+        await self.writer.flush()
+        await asyncio.to_thread(self.store.delete_jobs_of, class_id)
+
+    async def set_shared(self, job_id: str, shared: bool) -> dict[str, Any]:
+        job = self.active.get(job_id)
+        if job is not None:
+            self._record(job, {"shared": shared})
+            return self.job_view(job)
+        assert self.writer is not None
+        self.writer.put(UpdateJob(job_id, {"shared": shared}))
+        await self.writer.flush()
+        stored = await self.get(job_id)
+        if stored is None:
+            raise JobNotFound(job_id)
+        return stored
 
     # --- reads -----------------------------------------------------------------------------------
 
+    def view(self, record: dict[str, Any], position: int | None) -> dict[str, Any]:
+        """A job as the API shows it: the record, its owner by name, its place in line."""
+        owner_id = record.get("owner_id")
+        return {
+            **record,
+            "owner": None if owner_id is None else {"id": owner_id, "name": self.names(owner_id) or ""},
+            "position": position if record["status"] == "queued" else None,
+        }
+
     def job_view(self, job: ActiveJob) -> dict[str, Any]:
-        return {**job.record, "position": job.position if job.record["status"] == "queued" else None}
+        return self.view(job.record, job.position)
 
     async def get(self, job_id: str) -> dict[str, Any] | None:
         job = self.active.get(job_id)
         if job is not None:
             return self.job_view(job)
         stored = await asyncio.to_thread(self.store.get_job, job_id)
-        if stored is not None:
-            stored["position"] = None
-        return stored
+        return None if stored is None else self.view(stored, None)
 
-    async def list(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+    async def list(self, status: str | None, limit: int, where: JobFilter | None = None) -> list[dict[str, Any]]:
         assert self.writer is not None
         await self.writer.flush()  # a job submitted a moment ago is listed
-        jobs = await asyncio.to_thread(self.store.list_jobs, status, limit)
+        jobs = await asyncio.to_thread(self.store.list_jobs, status, limit, where)
         out = []
         for stored in jobs:
             job = self.active.get(stored["id"])
-            view = self.job_view(job) if job is not None else {**stored, "position": None}
+            view = self.job_view(job) if job is not None else self.view(stored, None)
             if status is not None and view["status"] != status:
                 continue
-            view["settings"] = summary_settings(view["spec"])
+            view["settings"] = summary(view["spec"])
             out.append(view)
         return out
 
-    def exists_active(self, job_id: str) -> bool:
+    def is_active(self, job_id: str) -> bool:
         return job_id in self.active
 
     def subscribe(self, job_id: str) -> Subscription:
@@ -459,11 +403,14 @@ class JobManager:
     def unsubscribe(self, sub: Subscription) -> None:
         self.hub.unsubscribe(sub)
 
-    async def events_after(self, job_id: str, after: int, limit: int | None = None) -> list[StoredEvent]:
-        """The events with seq > after: the uncommitted tail from memory (taken first), the rest from the database."""
-        tail = [event for seq, event in self.pending.get(job_id, {}).items() if seq > after]
-        stored = await asyncio.to_thread(self.store.events_after, job_id, after, limit)
-        merged = {event.seq: event for event in tail}
-        merged.update({event.seq: event for event in stored})
-        events = sorted(merged.values(), key=lambda event: event.seq)
-        return events if limit is None else events[:limit]
+    async def events_page(self, job_id: str, after: int, limit: int) -> list[StoredEvent]:
+        assert self.log is not None
+        return await self.log.page(job_id, after, limit)
+
+    async def metrics(self, job_id: str, after: int) -> dict[str, Any]:
+        assert self.log is not None
+        return await self.log.metrics(job_id, after)
+
+
+def _epoch_seconds(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()

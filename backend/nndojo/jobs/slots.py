@@ -57,10 +57,12 @@ class Slot:
     kind: SlotKind
     actor: Any
     job: ActiveJob | None = field(default=None, repr=False)
+    ready: bool = False  # the actor answered `ready`: only then does it get a job
 
 
 class SlotPool:
-    """One long-lived actor per slot: cpu_slots CPU actors and gpu_slots_per_gpu actors on each GPU."""
+    """One long-lived actor per slot: cpu_slots CPU actors and gpu_slots_per_gpu actors on each GPU. It creates and
+    kills actors when told to; the scheduler decides when (nndojo.jobs.scheduler)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -90,18 +92,20 @@ class SlotPool:
             device, s.threads_per_job, str(s.datasets_dir)
         )
 
-    def replace(self, slot: Slot) -> None:
-        """A crashed (or killed) worker is replaced by a fresh one; the slot keeps its place."""
+    def kill(self, slot: Slot) -> None:
+        """Ends the slot's actor (a stuck job's, or a dead one's remains) and starts a fresh one; the slot keeps its
+        place and gets no job until the fresh actor answers `ready`."""
         with contextlib.suppress(Exception):  # already gone
             ray.kill(slot.actor, no_restart=True)
+        slot.ready = False
         slot.actor = self._spawn(slot.kind)
 
     def free(self, wants: str) -> Slot | None:
-        """A free slot for a job's device: 'cuda' needs a GPU, 'cpu' a CPU, 'auto' prefers a GPU."""
+        """A free, ready slot for a job's device: 'cuda' needs a GPU, 'cpu' a CPU, 'auto' prefers a GPU."""
         kinds: tuple[SlotKind, ...] = {"cuda": ("gpu",), "cpu": ("cpu",)}.get(wants, ("gpu", "cpu"))
         for kind in kinds:
             for slot in self.slots:
-                if slot.kind == kind and slot.job is None:
+                if slot.kind == kind and slot.job is None and slot.ready:
                     return slot
         return None
 

@@ -1,4 +1,4 @@
-"""The SQL store of jobs and their events: SQLite (WAL) by default, PostgreSQL by URL; portable column types only.
+"""Jobs, their events and their per-epoch metrics in the SQL database (schema: nndojo.db.schema).
 
 Every method is synchronous and short: the server calls them from a thread (reads) or from the batch writer's thread
 (writes), never on the event loop.
@@ -10,16 +10,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Engine, Integer, String, Text, create_engine, delete, event, func, insert, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from nndojo.db.schema import EventRow, JobRow, MetricRow
 
 ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("completed", "failed", "cancelled", "diverged")
 INTERRUPTED = "interrupted by server restart"
+PAGE_BYTES = 4_000_000  # a page of events stops growing past this, whatever its `limit`: reads stay bounded in memory
 
 
 def utc_now() -> str:
@@ -27,44 +28,31 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class JobRow(Base):
-    __tablename__ = "jobs"
-
-    num: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # submission order: newest first
-    id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    spec: Mapped[str] = mapped_column(Text)  # the validated spec as JSON
-    created_at: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    finished_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    device: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    n_params: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    final: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: last epoch's train/test metrics
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-class EventRow(Base):
-    __tablename__ = "events"
-
-    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    final: Mapped[bool] = mapped_column(Boolean, default=False)  # the job's last event: streams close after it
-    data: Mapped[str] = mapped_column(Text)  # the event as sent, JSON with its seq
-
-
-JOB_FIELDS = ("id", "name", "status", "spec", "created_at", "started_at", "finished_at", "device", "n_params", "epoch", "final", "error")
+JOB_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "spec",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "device",
+    "n_params",
+    "epoch",
+    "final",
+    "error",
+    "error_code",
+    "owner_id",
+    "class_id",
+    "shared",
+)
 
 
 def row_to_job(row: JobRow) -> dict[str, Any]:
     job = {name: getattr(row, name) for name in JOB_FIELDS}
     job["spec"] = json.loads(row.spec)
     job["final"] = json.loads(row.final) if row.final else None
+    job["shared"] = bool(row.shared)
     return job
 
 
@@ -73,6 +61,16 @@ class StoredEvent:
     seq: int
     data: str
     final: bool
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a reader may list: everything (None fields), one owner's, some classes', or a student's view (their
+    own and their class's shared ones)."""
+
+    owner_id: str | None = None
+    class_ids: tuple[str, ...] | None = None
+    student: tuple[str, str | None] | None = None  # (user id, class id)
 
 
 # Writes the batch writer applies in order, one transaction per batch.
@@ -93,6 +91,7 @@ class InsertEvent:
     seq: int
     data: str
     final: bool
+    metrics: str | None = None  # an epoch event's scalars (nndojo.jobs.metrics), stored beside it
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,16 @@ class DeleteJob:
     job_id: str
 
 
-Write = InsertJob | UpdateJob | InsertEvent | DeleteJob
+@dataclass(frozen=True)
+class TruncateEvents:
+    """Drops a job's events from `seq` on: after one of them could not be stored, the ones behind it (never sent to
+    anyone) go too, so the log stays gapless and the job's final event takes `seq`."""
+
+    job_id: str
+    seq: int
+
+
+Write = InsertJob | UpdateJob | InsertEvent | DeleteJob | TruncateEvents
 
 
 def _encode(fields: dict[str, Any]) -> dict[str, Any]:
@@ -109,44 +117,32 @@ def _encode(fields: dict[str, Any]) -> dict[str, Any]:
         out["spec"] = json.dumps(out["spec"], separators=(",", ":"))
     if "final" in out and out["final"] is not None and not isinstance(out["final"], str):
         out["final"] = json.dumps(out["final"], separators=(",", ":"))
-    return out
+    return {key: value for key, value in out.items() if key in JOB_FIELDS}
 
 
 class Store:
-    def __init__(self, url: str):
-        self.url = url
-        parsed = make_url(url)
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {}
-        if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        else:
-            kwargs["pool_pre_ping"] = True
-        self.engine: Engine = create_engine(url, **kwargs)
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
+    def __init__(self, engine: Engine):
+        self.engine = engine
 
     # --- writes ----------------------------------------------------------------------------------
 
     def apply(self, writes: Sequence[Write]) -> None:
-        """Applies writes in one transaction, with the effect of applying them in order: the event inserts go in one
-        executemany and each job's updates (one per epoch) merge into one UPDATE, both held back until a delete needs
-        them out first (a job's row is always inserted before its own events and updates). Why: the server queues an
-        update beside each event, and a statement for each cost the server process CPU that a training slot needs."""
+        """Applies writes in one transaction, with the effect of applying them in order: the event (and metrics)
+        inserts go in one executemany and each job's updates (one per epoch) merge into one UPDATE, both held back
+        until a delete needs them out first (a job's row is always inserted before its own events and updates). Why:
+        the server queues an update beside each event, and a statement for each cost CPU that a training slot needs."""
         with self.engine.begin() as conn:
             events: list[dict[str, Any]] = []
+            metrics: list[dict[str, Any]] = []
             updates: dict[str, dict[str, Any]] = {}
 
             def flush() -> None:
                 if events:
                     conn.execute(insert(EventRow), events)
                     events.clear()
+                if metrics:
+                    conn.execute(insert(MetricRow), metrics)
+                    metrics.clear()
                 for job_id, fields in updates.items():
                     conn.execute(update(JobRow).where(JobRow.id == job_id).values(**_encode(fields)))
                 updates.clear()
@@ -154,6 +150,8 @@ class Store:
             for write in writes:
                 if isinstance(write, InsertEvent):
                     events.append({"job_id": write.job_id, "seq": write.seq, "data": write.data, "final": write.final})
+                    if write.metrics is not None:
+                        metrics.append({"job_id": write.job_id, "seq": write.seq, "data": write.metrics})
                 elif isinstance(write, UpdateJob):
                     if write.fields:
                         updates.setdefault(write.job_id, {}).update(write.fields)
@@ -161,12 +159,19 @@ class Store:
                     conn.execute(insert(JobRow).values(**_encode(write.job)))
                 elif isinstance(write, DeleteJob):
                     flush()
-                    conn.execute(delete(EventRow).where(EventRow.job_id == write.job_id))
+                    for table in (EventRow, MetricRow):
+                        conn.execute(delete(table).where(table.job_id == write.job_id))
                     conn.execute(delete(JobRow).where(JobRow.id == write.job_id))
+                elif isinstance(write, TruncateEvents):
+                    flush()
+                    for table in (EventRow, MetricRow):
+                        conn.execute(delete(table).where(table.job_id == write.job_id, table.seq >= write.seq))
             flush()
 
     def mark_interrupted(self) -> list[str]:
-        """At start: jobs a previous server left queued or running fail, with a final event so their streams close."""
+        """At start: jobs a previous server left queued or running fail, with a final event so their streams close.
+        The final event takes the seq after the last stored one: the server sends an event to clients only once it is
+        stored, so no client has seen that seq (a crash cannot make a seq mean two events)."""
         now = utc_now()
         with self.engine.begin() as conn:
             ids = list(conn.scalars(select(JobRow.id).where(JobRow.status.in_(ACTIVE_STATUSES))))
@@ -178,6 +183,15 @@ class Store:
                 conn.execute(update(JobRow).where(JobRow.id == job_id).values(status="failed", error=INTERRUPTED, finished_at=now))
         return ids
 
+    def delete_jobs_of(self, class_id: str) -> list[str]:
+        """Every job of a class, with its events and metrics (the class is being deleted); returns their ids."""
+        with self.engine.begin() as conn:
+            ids = list(conn.scalars(select(JobRow.id).where(JobRow.class_id == class_id)))
+            for table in (EventRow, MetricRow):
+                conn.execute(delete(table).where(table.job_id.in_(ids)))
+            conn.execute(delete(JobRow).where(JobRow.class_id == class_id))
+        return ids
+
     # --- reads -----------------------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
@@ -185,34 +199,60 @@ class Store:
             row = session.scalar(select(JobRow).where(JobRow.id == job_id))
             return None if row is None else row_to_job(row)
 
-    def list_jobs(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+    def list_jobs(self, status: str | None, limit: int, where: JobFilter | None = None) -> list[dict[str, Any]]:
         query = select(JobRow).order_by(JobRow.num.desc()).limit(limit)
         if status is not None:
             query = query.where(JobRow.status == status)
+        if where is not None:
+            if where.owner_id is not None:
+                query = query.where(JobRow.owner_id == where.owner_id)
+            if where.class_ids is not None:
+                query = query.where(JobRow.class_id.in_(where.class_ids))
+            if where.student is not None:
+                user_id, class_id = where.student
+                query = query.where(or_(JobRow.owner_id == user_id, and_(JobRow.class_id == class_id, JobRow.shared.is_(True))))
         with Session(self.engine) as session:
             return [row_to_job(row) for row in session.scalars(query)]
 
-    def events_after(self, job_id: str, after: int, limit: int | None = None) -> list[StoredEvent]:
+    def job_counts(self, class_id: str) -> dict[str, dict[str, int]]:
+        """Per owner of a class: how many jobs they have in each status."""
+        query = select(JobRow.owner_id, JobRow.status, func.count()).where(JobRow.class_id == class_id).group_by(JobRow.owner_id, JobRow.status)
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for owner_id, status, count in conn.execute(query):
+                out.setdefault(owner_id, {})[status] = int(count)
+        return out
+
+    def events_page(self, job_id: str, after: int, limit: int, max_bytes: int = PAGE_BYTES) -> list[StoredEvent]:
+        """Up to `limit` events with seq > after, oldest first, stopping once `max_bytes` of JSON are read (at least one
+        event is always returned when there is one), so neither a page nor a replay holds a whole log in memory."""
         query = (
             select(EventRow.seq, EventRow.data, EventRow.final)
             .where(EventRow.job_id == job_id, EventRow.seq > after)
             .order_by(EventRow.seq)
+            .limit(limit)
         )
-        if limit is not None:
-            query = query.limit(limit)
+        out: list[StoredEvent] = []
+        size = 0
         with self.engine.connect() as conn:
-            return [StoredEvent(seq, data, bool(final)) for seq, data, final in conn.execute(query)]
+            for seq, data, final in conn.execute(query):
+                out.append(StoredEvent(seq, data, bool(final)))
+                size += len(data)
+                if size >= max_bytes:
+                    break
+        return out
+
+    def metric_rows(self, job_id: str, after: int, limit: int) -> list[tuple[int, str]]:
+        query = select(MetricRow.seq, MetricRow.data).where(MetricRow.job_id == job_id, MetricRow.seq > after).order_by(MetricRow.seq).limit(limit)
+        with self.engine.connect() as conn:
+            return [(seq, data) for seq, data in conn.execute(query)]
+
+    def last_seq(self, job_id: str) -> int:
+        with self.engine.connect() as conn:
+            last = conn.scalar(select(func.max(EventRow.seq)).where(EventRow.job_id == job_id))
+        return -1 if last is None else int(last)
 
     def event_bytes(self, job_id: str) -> int:
         """Bytes of stored event JSON: what the storage budget is measured in."""
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.coalesce(func.sum(func.length(EventRow.data)), 0)).where(EventRow.job_id == job_id)) or 0)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers (API threads) run while the batch writer commits; NORMAL sync is safe under WAL."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()

@@ -4,28 +4,40 @@ Why not Ray calls: every call into a worker (a poll) or out of it (a push) takes
 about a millisecond, which slowed 45 ms jobs by 20-130 %; a socket write from the training thread itself costs tens of
 microseconds and reaches the server at once. Ray still starts, cancels and supervises the jobs.
 
-Events travel pickled, and the server encodes the JSON: pickling an event costs the training thread 1/15 of what
-json.dumps does (0.6 ms against 8 ms for a 20-epoch job of a small net with boundary grids).
+Events leave the worker already encoded as JSON (orjson, NaN and infinity as null), so the server never parses or
+re-encodes them: it splices its seq in front and stores and sends that text. Beside the payload each frame carries a
+small JSON `meta` with what the server tracks a job by (status, epoch, final metrics, the epoch's scalars).
 
 Frame: u32 length, then kind (1 byte: h hello, e event, x end), u8 job-id length, job id, u32 meta length, meta JSON,
-and the rest is the payload (an event: the pickled dict). The hello carries the server's token, so only this server's
-own workers can write into a job's log, and unpickle only what they sent.
+and the rest is the payload. The first frame of a connection must be a hello with the server's token, at most
+MAX_HELLO bytes: nothing larger is read from a peer that has not shown the token, so a stranger on the port costs
+the server a few bytes, and frames after it are bounded by MAX_FRAME.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import pickle
+import math
 import socket
 import struct
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from nndojo.jobs.metrics import scalars
+
 HELLO, EVENT, END = b"h", b"e", b"x"
-MAX_FRAME = 256 * 1024 * 1024
+MAX_HELLO = 1024
+MAX_FRAME = 16 * 1024 * 1024  # far above the largest event the trainer's payload budget allows
 _U32 = struct.Struct("!I")
+# Fields the server needs to track a job without parsing the event text.
+META_FIELDS = ("type", "status", "epoch", "device", "n_params", "train", "test", "error", "error_code")
+
+
+class FrameError(ValueError):
+    """A frame that breaks the protocol: too large, truncated header, or not a hello first."""
 
 
 @dataclass(frozen=True)
@@ -36,42 +48,69 @@ class Frame:
     payload: bytes
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinity are not JSON: a diverged loss is sent as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def to_json(value: Any) -> bytes:
+    """Compact JSON with NaN and infinity as null. orjson does both itself, 7x faster than json.dumps on boundary
+    grids; json is the fallback for what orjson refuses (a non-str key, an int over 64 bits)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False).encode()
+
+
 def encode_frame(kind: bytes, job_id: str, meta: dict[str, Any], payload: bytes = b"") -> bytes:
     jid = job_id.encode()
-    meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
+    meta_bytes = to_json(meta)
     body = b"".join((kind, bytes([len(jid)]), jid, _U32.pack(len(meta_bytes)), meta_bytes, payload))
     return _U32.pack(len(body)) + body
 
 
+def event_meta(event: dict[str, Any]) -> dict[str, Any]:
+    """The few fields the server tracks a job by, and for an epoch its scalars (stored as the job's metrics)."""
+    meta = {key: event[key] for key in META_FIELDS if key in event}
+    if event.get("type") == "epoch":
+        meta["metrics"] = scalars(event)
+    return meta
+
+
 def event_frame(job_id: str, event: dict[str, Any]) -> bytes:
-    return encode_frame(EVENT, job_id, {}, pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-class _PlainData(pickle.Unpickler):
-    """Events are dicts of lists, strings and numbers: refusing every class means a frame can never run code,
-    even if the token leaked."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"events carry plain data only, not {module}.{name}")
-
-
-def load_event(frame: Frame) -> dict[str, Any]:
-    return _PlainData(io.BytesIO(frame.payload)).load()  # only from a worker that presented this server's token
+    return encode_frame(EVENT, job_id, event_meta(event), to_json(event))
 
 
 def decode_body(body: bytes) -> Frame:
-    kind, jid_len = body[:1], body[1]
-    jid_end = 2 + jid_len
-    (meta_len,) = _U32.unpack_from(body, jid_end)
-    meta_end = jid_end + 4 + meta_len
-    return Frame(kind, body[2:jid_end].decode(), json.loads(body[jid_end + 4 : meta_end]), body[meta_end:])
+    try:
+        kind, jid_len = body[:1], body[1]
+        jid_end = 2 + jid_len
+        (meta_len,) = _U32.unpack_from(body, jid_end)
+        meta_end = jid_end + 4 + meta_len
+        meta = orjson.loads(body[jid_end + 4 : meta_end])
+        job_id = body[2:jid_end].decode()
+    except (IndexError, struct.error, orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FrameError(f"malformed frame: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise FrameError("a frame's meta must be a JSON object")
+    return Frame(kind, job_id, meta, body[meta_end:])
 
 
-async def read_frame(reader: asyncio.StreamReader) -> Frame:
+async def read_frame(reader: asyncio.StreamReader, max_bytes: int = MAX_FRAME) -> Frame:
     (length,) = _U32.unpack(await reader.readexactly(4))
-    if length > MAX_FRAME:
-        raise ValueError(f"frame of {length} bytes is over the limit")
+    if length > max_bytes:
+        raise FrameError(f"frame of {length} bytes is over the limit of {max_bytes}")
     return decode_body(await reader.readexactly(length))
+
+
+def hello_frame(token: str) -> bytes:
+    return encode_frame(HELLO, "", {"token": token})
 
 
 class Sender:
@@ -86,7 +125,7 @@ class Sender:
             self.close()
             sock = socket.create_connection(address, timeout=30)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # an epoch's event leaves now, not in 40 ms
-            sock.sendall(encode_frame(HELLO, "", {"token": token}))
+            sock.sendall(hello_frame(token))
             self._sock, self._address = sock, address
         try:
             self._sock.sendall(data)

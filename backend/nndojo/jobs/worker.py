@@ -4,52 +4,25 @@ One actor per slot keeps torch imported and, on a GPU, the CUDA context warm acr
 (max_concurrency > 1): `run` trains in one thread while `cancel` (sets the flag the trainer's should_stop reads) answers
 from another, so a cancel lands within one training step.
 
-Events leave the worker pickled over the event socket (nndojo.jobs.wire); the server encodes each as JSON once, then
-stores that text and sends it to every websocket unchanged.
+Events leave the worker as JSON over the event socket (nndojo.jobs.wire); the server stores that text and sends it to
+every websocket unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
+import secrets
 import threading
 import time
 import traceback
+from collections import deque
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from nndojo.jobs.wire import END, Sender, encode_frame, event_frame
 
-# Fields the server needs to track a job without parsing the event text.
-META_FIELDS = ("type", "status", "epoch", "device", "n_params", "train", "test", "error")
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinity are not JSON: a diverged loss is sent as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
-
-
-def _dumps(value: Any) -> str:
-    """Compact JSON with NaN and infinity as null. orjson does both itself, 7x faster than json.dumps on the boundary
-    grids (the server encodes every event, so json.dumps cost it ~7 ms per 20-epoch job); json is the fallback for
-    what orjson refuses (a non-str key, an int over 64 bits)."""
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:
-        pass
-    try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
+# Errors whose message is written for the student (what to change); anything else is a bug, shown only by its id.
+USER_ERRORS = ("SpecError", "DatasetUnavailable", "ValidationError")
 
 
 def stamp(event: dict[str, Any]) -> dict[str, Any]:
@@ -57,11 +30,19 @@ def stamp(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "t_emit": time.time()}
 
 
-def encode_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as JSON text (done once, on the server, for storage and every websocket), plus the few fields the
-    server tracks the job by."""
-    meta = _finite({key: event[key] for key in META_FIELDS if key in event})
-    return {"text": _dumps(event), "meta": meta}
+def describe_failure(exc: BaseException) -> dict[str, Any]:
+    """The outcome of a job that raised: a message fit for a student (no paths, no traceback) and, for unexpected
+    errors, an error id with the traceback as `detail`, which the server logs and never shows."""
+    name = type(exc).__name__
+    if name in USER_ERRORS:
+        return {"status": "failed", "error": str(exc) or name}
+    error_id = secrets.token_hex(4)
+    return {
+        "status": "failed",
+        "error": f"training stopped on an internal error ({name}); the server's log has the details under error id {error_id}",
+        "error_id": error_id,
+        "detail": "".join(traceback.format_exception(exc))[-8000:],
+    }
 
 
 class SlotWorker:
@@ -76,10 +57,11 @@ class SlotWorker:
         self._lock = threading.Lock()
         self._job: str | None = None
         self._stop = threading.Event()
-        self._cancelled: set[str] = set()
+        self._cancelled: deque[str] = deque(maxlen=64)  # cancels that came before their run (bounded: a late one for a finished job stays harmless)
         self._sender = Sender()
 
     def ready(self) -> str:
+        """Answers once the actor has started (torch imported): a fresh worker gets no job before this returns."""
         return self.device
 
     def devices(self) -> list[str]:
@@ -113,7 +95,7 @@ class SlotWorker:
             self._job, self._stop = job_id, threading.Event()
             if job_id in self._cancelled:
                 self._stop.set()
-                self._cancelled.discard(job_id)
+                self._cancelled.remove(job_id)
         stop = self._stop
 
         def emit(event: dict[str, Any]) -> None:
@@ -127,7 +109,9 @@ class SlotWorker:
                 status = train(spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads)
                 outcome = {"status": str(status)}
         except BaseException as exc:  # the job fails, the slot lives on for the next one
-            outcome = {"status": "failed", "error": _describe(exc)}
+            outcome = describe_failure(exc)
+        with self._lock:
+            self._job = None
         with contextlib.suppress(OSError):
             self._sender.send(address, token, encode_frame(END, job_id, outcome))
         return outcome
@@ -137,14 +121,4 @@ class SlotWorker:
             if self._job == job_id:
                 self._stop.set()  # read by the trainer's should_stop between steps; harmless once it has finished
             else:
-                self._cancelled.add(job_id)  # cancel arrived before run started: run stops at once
-
-
-def _describe(exc: BaseException) -> str:
-    """The error a student reads: the exception's own message; a traceback tail only for unexpected ones."""
-    message = str(exc) or type(exc).__name__
-    name = type(exc).__name__
-    if name in ("SpecError", "DatasetUnavailable", "ValueError", "ValidationError"):
-        return message if name != "ValueError" else f"{name}: {message}"
-    tail = "".join(traceback.format_exception(exc)[-3:]).strip()
-    return f"{name}: {message}\n{tail}"[:4000]
+                self._cancelled.append(job_id)  # cancel arrived before run started: run stops at once

@@ -1,0 +1,277 @@
+"""The scheduler: who trains next, on which slot, for how long; the only place that stops, kills and replaces workers.
+
+Decisions, in one place:
+- Fair turns: the next job belongs to the owner (student) whose last job started longest ago, an owner with none
+  started yet first (ties: whose oldest queued job is oldest), and is that owner's oldest queued job. In personal
+  mode every job has the same owner (none), so the line is first come, first served.
+- A queued job's `position` (1 = next) is its place in that order, recomputed whenever the line changes; the owner of
+  the log is told each change (a `queued` event), so a page following the job sees it move.
+- Limits per owner: at most `max_running` jobs holding slots (the others wait, still in turn), and a wall-clock limit
+  per job (`max_job_seconds`): past it the job is stopped like a cancel and ends `failed` with that reason.
+- Stopping: a queued job leaves the line at once; a running one gets its slot's cancel flag, read by the trainer
+  between steps. Still running after `cancel_grace_s`: its worker is killed and replaced.
+- Workers: a slot gets a job only once its actor has answered `ready`. A worker that dies before its job started
+  (idle, or while starting it) costs the job nothing: the job goes back to the head of its owner's line (twice at
+  most) and the slot gets a fresh worker. A worker that dies mid-job fails that job and is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from ray.exceptions import RayError
+
+from nndojo.config import Settings
+from nndojo.jobs.slots import Slot, SlotPool
+from nndojo.spec import JobSpec
+
+log = logging.getLogger(__name__)
+
+END_FRAME_WAIT_S = 5.0  # a worker's run returned: its end frame, written just before, is this close behind
+READY_TIMEOUT_S = 120.0  # a fresh worker imports torch; on a loaded machine that takes a while
+MAX_START_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class TurnLimits:
+    """What one owner may hold; None means no limit (personal mode)."""
+
+    max_running: int | None = None
+    max_queued: int | None = None
+    max_job_seconds: float | None = None
+
+
+@dataclass(eq=False)
+class ActiveJob:
+    """A queued or running job, held in memory until its final status is stored."""
+
+    id: str
+    num: int  # submission order in this server's life
+    spec: JobSpec
+    spec_json: str
+    record: dict[str, Any]
+    owner: str | None = None  # whom the job counts against: a user id, or None in personal mode
+    limits: TurnLimits = field(default_factory=TurnLimits)
+    position: int | None = None
+    slot: Slot | None = None
+    started: bool = False  # its worker said `running`
+    stop: dict[str, Any] | None = None  # why the server stops it: the outcome it ends with
+    final_sent: bool = False
+    attempts: int = 0
+    breaks: int = 0  # times its event log broke (nndojo.jobs.log)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    end: asyncio.Future[dict[str, Any]] | None = None  # the worker's end frame: the outcome, after all its events
+    deadline: asyncio.TimerHandle | None = None
+
+
+def time_limit_outcome(seconds: float) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": f"stopped after the class's time limit of {seconds:g} s per job (max_job_seconds)",
+        "error_code": "max_job_seconds",
+    }
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: SlotPool,
+        run_args: Callable[[], tuple[Any, ...]],
+        on_position: Callable[[ActiveJob, int], None],
+        on_end: Callable[[ActiveJob, dict[str, Any]], None],
+    ):
+        self.settings = settings
+        self.pool = pool
+        self.run_args = run_args  # what a worker's run needs besides the job: the event socket's address and token
+        self.on_position = on_position
+        self.on_end = on_end
+        self.queue: list[ActiveJob] = []
+        self._last_start: dict[str | None, int] = {}
+        self._starts = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        """Waits until every slot's worker is ready."""
+        await asyncio.gather(*(self._await_ready(slot) for slot in self.pool.slots))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn_task(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- counts ----------------------------------------------------------------------------------
+
+    def queued_of(self, owner: str | None) -> int:
+        return sum(1 for job in self.queue if job.owner == owner)
+
+    def running_of(self, owner: str | None) -> int:
+        return sum(1 for slot in self.pool.slots if slot.job is not None and slot.job.owner == owner)
+
+    # --- turns -----------------------------------------------------------------------------------
+
+    def order(self) -> list[ActiveJob]:
+        """The queued jobs in the order they will start, as the fair rule picks them one after another."""
+        lines: dict[str | None, deque[ActiveJob]] = {}
+        for job in sorted(self.queue, key=lambda job: job.num):
+            lines.setdefault(job.owner, deque()).append(job)
+        heap = [(self._last_start.get(owner, -1), line[0].num, owner or "") for owner, line in lines.items()]
+        owners = {owner or "": owner for owner in lines}
+        heapq.heapify(heap)
+        turn = self._starts
+        out = []
+        while heap:
+            _, _, key = heapq.heappop(heap)
+            line = lines[owners[key]]
+            out.append(line.popleft())
+            if line:
+                turn += 1
+                heapq.heappush(heap, (turn, line[0].num, key))
+        return out
+
+    def add(self, job: ActiveJob) -> None:
+        self.queue.append(job)
+        self.dispatch()
+
+    def dispatch(self) -> None:
+        """Starts queued jobs on free slots in turn, then tells the ones still waiting where they stand."""
+        running = {}
+        for slot in self.pool.slots:
+            if slot.job is not None:
+                running[slot.job.owner] = running.get(slot.job.owner, 0) + 1
+        waiting = []
+        for job in self.order():
+            cap = job.limits.max_running
+            slot = None if cap is not None and running.get(job.owner, 0) >= cap else self.pool.free(job.spec.device)
+            if slot is None:
+                waiting.append(job)
+                continue
+            running[job.owner] = running.get(job.owner, 0) + 1
+            self._begin(job, slot)
+        for place, job in enumerate(waiting, start=1):
+            if job.position != place:
+                job.position = place
+                self.on_position(job, place)
+
+    def _begin(self, job: ActiveJob, slot: Slot) -> None:
+        self.queue.remove(job)
+        self._starts += 1
+        self._last_start[job.owner] = self._starts
+        slot.job, job.slot, job.position = job, slot, 0
+        job.attempts += 1
+        if job.limits.max_job_seconds is not None:
+            seconds = job.limits.max_job_seconds
+            job.deadline = asyncio.get_running_loop().call_later(
+                seconds, lambda: self._spawn_task(self.stop(job, time_limit_outcome(seconds)), f"limit-{job.id}")
+            )
+        job.task = self._spawn_task(self._run(job, slot), f"job-{job.id}")
+
+    # --- running ---------------------------------------------------------------------------------
+
+    async def _run(self, job: ActiveJob, slot: Slot) -> None:
+        """Starts the job on its slot and waits for its end frame, or for Ray to say the worker died."""
+        loop = asyncio.get_running_loop()
+        job.end = end = loop.create_future()
+        returned: asyncio.Future[Any] | None = None
+        outcome: dict[str, Any] | None
+        try:
+            ref = slot.actor.run.remote(job.id, job.spec_json, *self.run_args())
+            returned = asyncio.wrap_future(ref.future())
+            await asyncio.wait({end, returned}, return_when=asyncio.FIRST_COMPLETED)
+            if end.done():
+                outcome = end.result()
+            else:
+                result = returned.result()  # raises if the worker died
+                try:  # the end frame left the worker before run returned
+                    outcome = await asyncio.wait_for(asyncio.shield(end), END_FRAME_WAIT_S)
+                except TimeoutError:
+                    log.warning("job %s: no end frame from its worker; its last events may be missing", job.id)
+                    outcome = result
+        except RayError as exc:
+            outcome = self._after_worker_death(job, slot, exc)
+        except Exception as exc:  # never let one job's trouble reach the others
+            log.exception("job %s", job.id)
+            outcome = {"status": "failed", "error": f"the server could not run the job ({type(exc).__name__})"}
+        finally:
+            slot.job = None
+            if job.deadline is not None:
+                job.deadline.cancel()
+            if not end.done():
+                end.cancel()
+            if returned is not None and not returned.done():
+                returned.add_done_callback(lambda future: future.exception() if not future.cancelled() else None)
+        if outcome is not None:
+            self.on_end(job, job.stop or outcome)
+        self.dispatch()
+
+    def _after_worker_death(self, job: ActiveJob, slot: Slot, exc: RayError) -> dict[str, Any] | None:
+        """The worker died: replace it; the job fails unless it never started, then it waits for another turn."""
+        self.replace(slot)
+        if job.stop is not None:
+            return job.stop
+        if not job.started and job.attempts < MAX_START_ATTEMPTS:
+            log.warning("worker of slot %d died before job %s started; the job waits for another slot", slot.index, job.id)
+            job.slot, job.end = None, None
+            self.queue.append(job)
+            return None
+        log.warning("worker of slot %d died running %s: %s", slot.index, job.id, exc)
+        return {"status": "failed", "error": f"the training worker stopped unexpectedly ({type(exc).__name__}); the job was not finished"}
+
+    def replace(self, slot: Slot) -> None:
+        """Kills the slot's worker and starts a fresh one, which gets jobs once it answers `ready`."""
+        self.pool.kill(slot)
+        self._spawn_task(self._await_ready(slot), f"ready-{slot.index}")
+
+    async def _await_ready(self, slot: Slot) -> None:
+        for attempt in range(MAX_START_ATTEMPTS):
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(slot.actor.ready.remote().future()), READY_TIMEOUT_S)
+            except (RayError, TimeoutError) as exc:
+                log.warning("slot %d: a fresh worker did not start (%s, attempt %d)", slot.index, type(exc).__name__, attempt + 1)
+                self.pool.kill(slot)
+                await asyncio.sleep(1.0 * (attempt + 1))
+                continue
+            slot.ready = True
+            self.dispatch()
+            return
+        log.error("slot %d: no worker would start; it stays out of service", slot.index)
+
+    # --- stopping --------------------------------------------------------------------------------
+
+    async def stop(self, job: ActiveJob, outcome: dict[str, Any]) -> None:
+        """Stops a queued or running job; it ends with `outcome` (cancelled, or failed with the time limit)."""
+        if job.final_sent or job.stop is not None:
+            await job.finished.wait()
+            return
+        job.stop = outcome
+        if job in self.queue:
+            self.queue.remove(job)
+            self.on_end(job, outcome)
+            self.dispatch()
+        elif job.slot is not None:
+            slot = job.slot
+            grace = self.settings.cancel_grace_s
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(slot.actor.cancel.remote(job.id).future()), timeout=grace)
+                await asyncio.wait_for(job.finished.wait(), timeout=grace)
+            except (TimeoutError, RayError):
+                if not job.finished.is_set() and slot.job is job:
+                    log.warning("job %s ignored its stop for %.0f s; its worker is replaced", job.id, grace)
+                    with contextlib.suppress(Exception):
+                        ray.kill(slot.actor, no_restart=True)  # its run fails, _run ends the job and replaces the worker
+        await job.finished.wait()
