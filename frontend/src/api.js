@@ -33,7 +33,7 @@ export function unauthorized() {
   if (onUnauthorized) onUnauthorized(new ApiError(401, "no session"));
 }
 
-/** data, or {data, headers} with `withHeaders` (paged reads say where the next page starts in a header). */
+/** data, or {data, headers} with `withHeaders` (a page of events says where the next starts in a header). */
 async function request(method, path, body, { signal, withHeaders = false } = {}) {
   let response;
   try {
@@ -73,6 +73,7 @@ function query(params) {
 }
 
 const enc = encodeURIComponent;
+const PAGE = 1000; // events a page (the server's maximum)
 
 export const api = {
   health: () => request("GET", "api/health"),
@@ -86,11 +87,13 @@ export const api = {
   /** Job summaries, newest first; filters: {limit, status, class_id, owner}. */
   jobs: (filters = {}) => request("GET", `api/jobs${query({ limit: 100, ...filters })}`),
   job: (id) => request("GET", `api/jobs/${enc(id)}`),
-  /** One page of events after `after`: {events, nextAfter} (nextAfter null when there is no more right now). */
-  eventPage: async (id, after = -1, limit = 1000) => {
-    const { data, headers } = await request("GET", `api/jobs/${enc(id)}/events${query({ after, limit })}`, undefined, { withHeaders: true });
-    const next = headers.get("X-Next-After");
-    return { events: Array.isArray(data) ? data : [], nextAfter: next === null || next === "" ? null : Number(next) };
+  /** One page of events after `after` (at most PAGE, and at most a few MB): {events, nextAfter}; read on from
+   * nextAfter (the X-Next-After header) until a page is empty or ends with the final status. */
+  eventPage: async (id, after = -1) => {
+    const { data, headers } = await request("GET", `api/jobs/${enc(id)}/events${query({ after, limit: PAGE })}`, undefined, { withHeaders: true });
+    const events = Array.isArray(data) ? data : [];
+    const next = Number(headers.get("X-Next-After"));
+    return { events, nextAfter: Number.isFinite(next) && headers.has("X-Next-After") ? next : (events.at(-1)?.seq ?? after) };
   },
   /** The epochs' scalars after seq `after`, as columns, with the job's status and last_seq. */
   metrics: (id, after = -1) => request("GET", `api/jobs/${enc(id)}/metrics${query({ after })}`),

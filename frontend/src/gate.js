@@ -7,26 +7,9 @@ import { h, newId } from "./dom.js";
 import { errorText } from "./errors.js";
 import { onLang, t } from "./i18n.js";
 
-const CODE_KEY = "nndojo.classCode"; // the code this browser joined with: the header names the class by it
 const CODE_LENGTH = 6;
 
 let state = null; // {role, asStudent, error, resolve, values}
-
-export function rememberedCode() {
-  try {
-    return localStorage.getItem(CODE_KEY) || "";
-  } catch {
-    return "";
-  }
-}
-
-function rememberCode(code) {
-  try {
-    localStorage.setItem(CODE_KEY, code);
-  } catch {
-    /* storage disabled: the header shows the name only */
-  }
-}
 
 /**
  * Show the join screen (role "student") or the teacher's login (role "teacher"); resolves with the session's user.
@@ -51,6 +34,7 @@ function errorMessage(error) {
   if (error.status === 429) return t("gate.err.tooMany", { s: Math.max(1, Math.ceil(Number(detail.retry_after_s) || 60)) });
   if (error.status === 409) return t("gate.err.nameTaken");
   if (detail.code === "class_closed") return t("gate.err.closed");
+  if (detail.code === "bad_name") return t("gate.err.badName");
   if (detail.code === "bad_class_code" || (error.status === 401 && state.role === "student")) return t("gate.err.badCode");
   if (detail.code === "bad_password" || error.status === 401) return t("gate.err.badPassword");
   if (error.items.length) {
@@ -79,7 +63,6 @@ async function submit(event) {
   button.disabled = true;
   try {
     const { user } = await api.login(body);
-    if (body.class_code) rememberCode(body.class_code);
     const { resolve } = state;
     state = null;
     delete document.body.dataset.gate;

@@ -47,7 +47,8 @@ async function refresh() {
   overlay();
 }
 
-/** A job's curves so far, extended by the epochs after the last seq read; a final status ends the reads. */
+/** A job's curves so far, extended by the epochs after the last seq read; reads end once the run has ended and its
+ * last epoch is in. */
 function pull(job) {
   const c = curves.get(job.id) || { epochs: [], train: [], test: [], acc: [], lastSeq: -1, status: job.status, final: false };
   if (c.final) return Promise.resolve(c);
@@ -62,7 +63,8 @@ function pull(job) {
       const seqs = m.seq || [];
       c.lastSeq = Math.max(c.lastSeq, typeof m.last_seq === "number" ? m.last_seq : (seqs.at(-1) ?? -1));
       c.status = m.status || c.status;
-      c.final = FINAL.has(c.status);
+      // Done once the list too says the run ended and every epoch it counts is here (the store may trail a moment).
+      c.final = FINAL.has(c.status) && FINAL.has(job.status) && (c.epochs.at(-1) ?? -1) >= (job.epoch ?? -1);
       curves.set(job.id, c);
       return c;
     })
@@ -78,7 +80,7 @@ async function overlay() {
   const chosen = jobs.filter((j) => selected.has(j.id));
   const results = await Promise.all(chosen.map((j) => pull(j).catch(() => null)));
   // A ticked run that finished since the list was read: read the list again for its final numbers.
-  const finished = chosen.filter((job, i) => results[i] && results[i].final && !FINAL.has(job.status) && !relisted.has(job.id));
+  const finished = chosen.filter((job, i) => results[i] && FINAL.has(results[i].status) && !FINAL.has(job.status) && !relisted.has(job.id));
   if (finished.length) {
     for (const job of finished) relisted.add(job.id);
     refresh();

@@ -4,10 +4,11 @@
 import { api, ApiError, setUnauthorizedHandler } from "./api.js";
 import { h } from "./dom.js";
 import { onLang, t } from "./i18n.js";
-import { rememberedCode, showGate } from "./gate.js";
+import { showGate } from "./gate.js";
 
 let mode = "personal";
 let user = null;
+let klass = null; // a student's class: {id, name, limits}
 let booted = false;
 let gateRole = "student";
 
@@ -47,14 +48,23 @@ export async function requireSession(role = "student") {
   document.body.dataset.mode = mode;
   setUnauthorizedHandler(() => sessionLost());
   if (mode === "personal") return null;
+  await readSession(role);
+  if (role === "teacher" && !isTeacher()) {
+    await showGate("teacher", { asStudent: user });
+    await readSession(role);
+  }
+  return user;
+}
+
+/** The signed-in user and (a student's) class, after the join or login screen when there is no session. */
+async function readSession(role) {
   try {
-    user = (await api.session()).user;
+    ({ user, class: klass = null } = await api.session());
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) throw err;
-    user = await showGate(role);
+    await showGate(role);
+    ({ user, class: klass = null } = await api.session());
   }
-  if (role === "teacher" && !isTeacher()) user = await showGate("teacher", { asStudent: user });
-  return user;
 }
 
 /** The app is up: a later 401 reloads it after the new join, so no panel keeps state from the old session. */
@@ -87,8 +97,8 @@ export function mountWho(el, { dashboardLink = false, playgroundLink = false } =
       return;
     }
     el.hidden = false;
-    // The teacher's role is the pill; a student's is their name and class (its name, else the code they joined with).
-    const where = isTeacher() ? t("session.teacher") : user.class_name || (rememberedCode() ? t("session.classCode", { code: rememberedCode() }) : "");
+    // The teacher's role is the pill; a student's is their name and class.
+    const where = isTeacher() ? t("session.teacher") : (klass && klass.name) || "";
     const parts = [
       isTeacher() ? null : h("span", { class: "who-name", id: "who-name" }, user.name),
       where ? h("span", { class: "who-class", id: "who-class" }, where) : null,

@@ -87,13 +87,14 @@ export class JobStream {
   /** Fetch the events between lastSeq and `before` that the socket skipped, a page at a time. */
   async fill(before = Infinity) {
     try {
-      while (!this.stopped && this.lastSeq + 1 < before) {
-        const from = this.lastSeq;
-        const { events, nextAfter } = await api.eventPage(this.jobId, from);
+      let after = this.lastSeq;
+      while (!this.stopped && !this.done && this.lastSeq + 1 < before) {
+        const { events, nextAfter } = await api.eventPage(this.jobId, after);
         for (const ev of events.sort((a, b) => a.seq - b.seq)) {
           if (ev.seq === this.lastSeq + 1 && ev.seq < before) this.accept(ev);
         }
-        if (nextAfter === null || this.lastSeq === from) break;
+        if (!events.length || nextAfter <= after) break;
+        after = nextAfter;
       }
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) this.refuse();

@@ -161,8 +161,10 @@ function onEvent(ev) {
         text: () => t("run.diverged", { epoch: run.divergedAt, lr }),
         action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
       };
-    } else if (ev.status === "failed" && ev.error_code === "max_job_seconds") alert = { kind: "error", text: () => t("run.timeLimit") };
-    else if (ev.status === "failed") alert = { kind: "error", text: () => t("run.failed", { msg: ev.error || "?" }) };
+    } else if (ev.status === "failed") {
+      // A failure with a code (the class's time limit, storage) is said in the page's language; else the server's text.
+      alert = { kind: "error", text: () => (ev.error_code ? t(`run.error.${ev.error_code}`, {}, "") : "") || t("run.failed", { msg: ev.error || "?" }) };
+    }
     else if (ev.status === "completed" && endedWorse(run)) {
       // Not NaN, yet no better than the untrained net: a step size that overshoots every time (or one far too small).
       const lr = run.spec.training.optimizer.lr;

@@ -22,7 +22,7 @@ let error = null;
 let loaded = false; // the selected class has been read once
 let timer = null;
 let generation = 0; // bumps on class change: answers for the old class are dropped
-const series = new Map(); // job id -> {lastSeq, loss, trainAcc, testAcc, final}
+const series = new Map(); // job id -> {lastSeq, lastEpoch, loss, trainAcc, testAcc, final}
 const stats = { ticks: 0, lastMs: null, ms: [] };
 
 /** The dashboard polls the class with this id (null: none selected); onClass(cls) gets each fresh class object. */
@@ -89,7 +89,7 @@ async function pullMetrics(gen) {
   const todo = jobs.filter((j) => j.status !== "queued" && !series.get(j.id)?.final);
   const next = async () => {
     for (let job = todo.shift(); job; job = todo.shift()) {
-      const s = series.get(job.id) || { lastSeq: -1, loss: [], trainAcc: null, testAcc: null, final: false };
+      const s = series.get(job.id) || { lastSeq: -1, lastEpoch: -1, loss: [], trainAcc: null, testAcc: null, final: false };
       try {
         const m = await api.metrics(job.id, s.lastSeq);
         if (gen !== generation) return;
@@ -98,7 +98,9 @@ async function pullMetrics(gen) {
         if ((m.test_accuracy || []).length) s.testAcc = m.test_accuracy.at(-1);
         const seqs = m.seq || [];
         s.lastSeq = Math.max(s.lastSeq, typeof m.last_seq === "number" ? m.last_seq : (seqs.at(-1) ?? -1));
-        s.final = FINAL.has(m.status);
+        if ((m.epoch || []).length) s.lastEpoch = m.epoch.at(-1) ?? s.lastEpoch;
+        // Done once the run has ended and every epoch the summary counts is here (the store may trail a moment).
+        s.final = FINAL.has(m.status) && FINAL.has(job.status) && s.lastEpoch >= (job.epoch ?? -1);
         series.set(job.id, s);
       } catch (err) {
         if (!(err instanceof ApiError && err.status === 404)) throw err; // deleted meanwhile: gone from the next list
