@@ -18,6 +18,7 @@ from nndojo.api import classes, errors, jobs, meta, session, stream
 from nndojo.api.docs import mount_docs
 from nndojo.api.guard import RequestGuard
 from nndojo.api.headers import SecurityHeaders
+from nndojo.api.http11 import H11WithHeadDeadline
 from nndojo.api.pages import mount_pages
 from nndojo.classroom.service import Classroom
 from nndojo.classroom.store import ClassroomStore
@@ -117,9 +118,10 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings | None = None) -> None:
     """`nndojo serve` and `python -m nndojo.api`: blocks until SIGTERM or Ctrl-C, then shuts down cleanly.
 
-    Per connection, memory and time are bounded: request bodies by the guard (size and deadline), idle keep-alive
-    connections by keep_alive_s, a request's line and headers by max_header_bytes (h11, which enforces it; httptools
-    does not), incoming websocket messages by ws_max_bytes (the page sends none but pings)."""
+    Per connection, memory and time are bounded: a request's head by max_header_bytes (h11, which enforces it;
+    httptools does not) and by keep_alive_s (H11WithHeadDeadline: idle, silent and stalled connections alike), its body
+    by the guard (max_body_bytes and body_timeout_s), incoming websocket messages by ws_max_bytes (the page sends none
+    but pings)."""
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -137,7 +139,7 @@ def serve(settings: Settings | None = None) -> None:
         port=settings.port,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         timeout_keep_alive=settings.keep_alive_s,
-        http="h11",
+        http=H11WithHeadDeadline,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         ws_max_size=settings.ws_max_bytes,
         # Compressing each event once per websocket cost more CPU than all else at 100 followers; a classroom LAN has
