@@ -93,7 +93,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(cpu_slots: int | None, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+def start(cpu_slots: int | None, data_dir: str, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """Starts `python -m nndojo.api` and waits for its health. The free port can be taken before uvicorn binds it (by
     the server's own Ray or event socket, or a neighbour's process): such a start is retried on a new port."""
     log_path = Path(data_dir) / "server.log"
@@ -101,6 +101,7 @@ def start(cpu_slots: int | None, data_dir: str) -> tuple[subprocess.Popen[bytes]
         port = free_port()
         env = {**os.environ, "NNDOJO_DATA_DIR": data_dir, "NNDOJO_PORT": str(port), "NNDOJO_HOST": "127.0.0.1", "OMP_NUM_THREADS": "1"}
         env.pop("RAY_ADDRESS", None)
+        env.update(extra_env or {})
         if cpu_slots:
             env["NNDOJO_CPU_SLOTS"] = str(cpu_slots)
         with log_path.open("wb") as log:

@@ -20,7 +20,7 @@ class ClassLimits(BaseModel):
 
     max_running_per_student: int = Field(1, ge=1, le=64, description="jobs of one student training at once")
     max_queued_per_student: int = Field(3, ge=0, le=200, description="jobs of one student waiting for a slot")
-    max_job_seconds: int = Field(600, ge=10, le=7 * 24 * 3600, description="wall-clock seconds a job may train")
+    max_job_seconds: int = Field(600, ge=1, le=7 * 24 * 3600, description="wall-clock seconds a job may train")
     max_layers: int | None = Field(None, ge=1)
     max_units: int | None = Field(None, ge=1)
     max_filters: int | None = Field(None, ge=1)
@@ -36,7 +36,7 @@ class ClassLimitsPatch(BaseModel):
 
     max_running_per_student: int | None = Field(None, ge=1, le=64)
     max_queued_per_student: int | None = Field(None, ge=0, le=200)
-    max_job_seconds: int | None = Field(None, ge=10, le=7 * 24 * 3600)
+    max_job_seconds: int | None = Field(None, ge=1, le=7 * 24 * 3600)
     max_layers: int | None = Field(None, ge=1)
     max_units: int | None = Field(None, ge=1)
     max_filters: int | None = Field(None, ge=1)
