@@ -82,8 +82,9 @@ class Settings(BaseSettings):
         return self.ray_num_cpus or self.resolved_cpu_slots * self.threads_per_job
 
 
-def cgroup_cpu_quota(root: Path = CGROUP_ROOT) -> float | None:
+def cgroup_cpu_quota(root: Path | None = None) -> float | None:
     """The CPUs a container's quota allows (cgroup v2 cpu.max, else v1 cfs_quota_us / cfs_period_us); None when unlimited."""
+    root = root or CGROUP_ROOT
     try:
         quota, period = (root / "cpu.max").read_text().split()[:2]
         return None if quota == "max" else int(quota) / int(period)
@@ -99,7 +100,7 @@ def cgroup_cpu_quota(root: Path = CGROUP_ROOT) -> float | None:
     return None
 
 
-def usable_cpus(root: Path = CGROUP_ROOT) -> int:
+def usable_cpus(root: Path | None = None) -> int:
     """The cores this process may run on (its affinity), capped by the container's CPU quota: in a container limited
     to 4 CPUs on a 64-core host, 4; os.cpu_count() would say 64 and start 64 slots fighting for 4 CPUs."""
     cpus = len(os.sched_getaffinity(0))
