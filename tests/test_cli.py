@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import pytest
 import torch
 
-from nndojo.cli import load_spec, main, run_train
-from nndojo.config import get_settings
+from nndojo import __version__
+from nndojo.cli import add_settings_flags, env_name, load_spec, main, run_train, settings_from
+from nndojo.config import Settings, get_settings
 from nndojo.datasets import DatasetUnavailable
 from nndojo.spec.check import check_spec
 from nndojo.train.race import RaceRequest, race
@@ -100,3 +113,166 @@ def test_a_missing_image_folder_is_a_clear_failure(tmp_path: Path, capsys: pytes
     spec.write_text(json.dumps({"dataset": {"name": "mnist"}, "model": {"layers": [{"type": "flatten"}]}}))
     assert main(["train", str(spec), "--datasets-dir", str(tmp_path), "--no-progress"]) == 1
     assert "mnist" in capsys.readouterr().err
+
+
+# --- nndojo serve, nndojo backup, nndojo --version: real processes ---------------------------------------------------
+
+
+def nndojo(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs `nndojo ARGS` as a user would, to its exit."""
+    full_env = {**clean_env(), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "nndojo.cli", *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without any server setting, so that a test's flags and variables are the only ones."""
+    names = {env_name(name, field) for name, field in Settings.model_fields.items()}
+    return {key: value for key, value in os.environ.items() if key not in names} | {"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `directory` with its size and modification time."""
+    return {str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """No server setting in the environment; whatever a test or settings_from() puts there is undone afterwards."""
+    for name, field in Settings.model_fields.items():
+        monkeypatch.delenv(env_name(name, field), raising=False)
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    add_settings_flags(parser)
+    return parser
+
+
+def test_version() -> None:
+    done = nndojo("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"nndojo {__version__}"
+
+
+def test_serve_help_lists_every_setting_with_its_variable_and_default() -> None:
+    done = nndojo("serve", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())  # argparse wraps lines
+    for name, field in Settings.model_fields.items():
+        assert f"--{name.replace('_', '-')}" in text, name
+        assert f"[{env_name(name, field)}; default: " in text, name
+    assert "[NNDOJO_PORT; default: 8000]" in text and "[RAY_ADDRESS; default: unset]" in text
+
+
+def test_flags_beat_the_environment_which_beats_the_defaults(settings_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings_env.setenv("NNDOJO_PORT", "9000")
+    settings_env.setenv("NNDOJO_HOST", "0.0.0.0")
+    settings_env.setenv("NNDOJO_MAX_QUEUE", "7")
+    args = serve_parser().parse_args(["--port", "8123", "--data-dir", str(tmp_path), "--mode", "classroom", "--ray-address", "h:6379"])
+    settings = settings_from(args)
+    assert (settings.port, settings.data_dir, settings.mode, settings.ray_address) == (8123, tmp_path, "classroom", "h:6379")
+    assert (settings.host, settings.max_queue) == ("0.0.0.0", 7)
+    assert settings.cpu_slots is None and settings.max_body_bytes == Settings.model_fields["max_body_bytes"].default
+    assert get_settings() is settings  # what the rest of the server reads agrees with the flags
+    assert os.environ["NNDOJO_PORT"] == "8123"  # and so do the Ray workers, which inherit the environment
+
+
+def test_a_bad_setting_names_its_flag_and_variable(tmp_path: Path) -> None:
+    done = nndojo("serve", "--data-dir", str(tmp_path), env={"NNDOJO_CPU_SLOTS": "0"})
+    assert done.returncode == 2
+    assert "--cpu-slots / NNDOJO_CPU_SLOTS" in done.stderr and "greater than or equal to 1" in done.stderr
+    assert "Traceback" not in done.stderr and list(tmp_path.iterdir()) == []
+    bad_choice = nndojo("serve", "--mode", "lecture")
+    assert bad_choice.returncode == 2 and "invalid choice: 'lecture'" in bad_choice.stderr
+
+
+def start_serve(data_dir: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`nndojo serve --port PORT --data-dir DIR` in its own session; returns once /api/health answers on that port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nndojo.cli", "serve", "--port", str(port), "--data-dir", str(data_dir), "--cpu-slots", "1"],
+        env={**clean_env(), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    stop(proc)
+    raise AssertionError(f"nndojo serve did not come up on port {port}:\n{proc.stdout.read() if proc.stdout else ''}")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+@pytest.mark.slow
+def test_one_server_per_data_dir_a_busy_port_and_a_live_backup(tmp_path: Path, jobkit: SimpleNamespace) -> None:
+    """The first server holds its data dir: a second one on it refuses with the holder's pid and port and touches
+    nothing (its running job stays running, no file changes); a taken port is refused before Ray or the store start;
+    a backup taken while the server runs holds its jobs and events."""
+    data_dir, port = tmp_path / "data", free_port()
+    first = start_serve(data_dir, port, env={"NNDOJO_PORT": str(free_port())})  # the --port flag beats the variable
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            done_id = client.post("/api/jobs", json=jobkit.tiny_spec()).json()["id"]
+            jobkit.wait_final(client, done_id)
+            running_id = client.post("/api/jobs", json=jobkit.long_spec(epochs=2000)).json()["id"]
+            jobkit.wait_running(client, running_id)
+            lock = json.loads((data_dir / "server.lock").read_text())
+            assert lock == {"pid": first.pid, "host": "127.0.0.1", "port": port}
+
+            before = snapshot(data_dir)
+            second = nndojo("serve", "--port", str(free_port()), "--data-dir", str(data_dir))
+            assert second.returncode == 1
+            assert f"another NN Dojo server (pid {first.pid}, port {port}) is using the data directory" in second.stderr
+            assert "--data-dir or NNDOJO_DATA_DIR" in second.stderr and "Traceback" not in second.stderr
+            after = snapshot(data_dir)
+            assert after["server.lock"] == before["server.lock"] and set(after) == set(before)
+            assert client.get(f"/api/jobs/{running_id}").json()["status"] == "running"
+
+            other_dir = tmp_path / "other"
+            taken = nndojo("serve", "--port", str(port), "--data-dir", str(other_dir))
+            assert taken.returncode == 1
+            assert f"cannot listen on 127.0.0.1:{port} (address already in use): choose another port with --port or NNDOJO_PORT" in taken.stderr
+            assert "Traceback" not in taken.stderr and "ray" not in taken.stderr.lower()
+            assert [p.name for p in other_dir.iterdir()] == ["server.lock"]  # no database: nothing started
+
+            backup = tmp_path / "backup.db"
+            made = nndojo("backup", str(backup), "--data-dir", str(data_dir))
+            assert made.returncode == 0, made.stderr
+            assert made.stdout.startswith(f"{backup}: 2 jobs")
+            with closing(sqlite3.connect(backup)) as db:
+                assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+                stored = db.execute("SELECT count(*) FROM events WHERE job_id = ?", (done_id,)).fetchone()[0]
+            assert stored == len(client.get(f"/api/jobs/{done_id}/events").json())
+            assert client.get(f"/api/jobs/{running_id}").json()["status"] == "running"
+    finally:
+        stop(first)
+
+
+def test_backup_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
+    postgres = nndojo("backup", str(tmp_path / "b.db"), "--database-url", "postgresql+psycopg://u:p@db/nndojo")
+    assert postgres.returncode == 1 and "not SQLite" in postgres.stderr and "pg_dump" in postgres.stderr
+    missing = nndojo("backup", str(tmp_path / "b.db"), "--data-dir", str(tmp_path / "none"))
+    assert missing.returncode == 1 and "no database at" in missing.stderr
+    assert not (tmp_path / "b.db").exists() and not (tmp_path / "none").exists()
