@@ -90,7 +90,7 @@ def show_compare(page) -> None:
     page.wait_for_selector("#runs-table tbody tr")
 
 
-def test_teacher_and_two_students(open_page, classroom_url, artifacts):
+def test_teacher_and_two_students(open_page, console, classroom_url, artifacts):
     teacher = open_page("/teacher", viewport=(1920, 1080))
     teacher.wait_for_selector("#login-password")
     teacher.screenshot(path=artifacts / "classroom-teacher-login-1920.png")
@@ -155,8 +155,18 @@ def test_teacher_and_two_students(open_page, classroom_url, artifacts):
     aiko.wait_for_selector(f"[data-shared='{a_job}']")
     assert listed(aiko) == [a_job]  # Ben's run was not shared
 
+    # Ben may watch Aiko's shared run in the playground, not stop it; training his own stays open to him
+    shared = ben.context.new_page()
+    console.watch(shared)
+    shared.goto(f"{classroom_url}/?run={a_job}")
+    shared.wait_for_function("window.nndojo?.runStatus?.() === 'completed'")
+    assert "Aiko" in shared.inner_text("#run-readonly")
+    assert shared.is_disabled("#stop-btn") and shared.is_enabled("#train-btn")
+    shared.close()
+
     # the teacher can watch any run in the playground
     watch = teacher.context.new_page()
+    console.watch(watch)
     watch.goto(f"{classroom_url}/?run={a_job}")
     watch.wait_for_function("window.nndojo?.runStatus?.() === 'completed'")
     watch.close()
@@ -173,7 +183,7 @@ def test_teacher_and_two_students(open_page, classroom_url, artifacts):
     teacher.screenshot(path=artifacts / "classroom-dashboard-ja-1920.png", full_page=True)
 
 
-def test_markup_in_names_is_text_in_the_classroom(open_page, classroom_url, artifacts):
+def test_markup_in_names_is_text_in_the_classroom(open_page, console, classroom_url, artifacts):
     dialogs: list[str] = []
 
     def watch(page):
@@ -200,6 +210,7 @@ def test_markup_in_names_is_text_in_the_classroom(open_page, classroom_url, arti
     assert student.evaluate(MARKUP_ELEMENTS) == 0
 
     opened = watch(student.context.new_page())
+    console.watch(opened)
     opened.goto(f"{classroom_url}/?run={job}")
     opened.wait_for_function("window.nndojo?.runStatus?.() === 'completed'")
     assert opened.locator("#run-name").text_content() == MARKUP
@@ -214,3 +225,41 @@ def test_markup_in_names_is_text_in_the_classroom(open_page, classroom_url, arti
     assert teacher.evaluate(MARKUP_ELEMENTS) == 0
     teacher.screenshot(path=artifacts / "classroom-markup-dashboard-1440.png", full_page=True)
     assert dialogs == []
+
+
+def test_limits_quota_and_a_deleted_class(open_page, console, classroom_url, jobkit, artifacts):
+    """The teacher lowers a limit on the dashboard; a submission over it is said in the page naming the limit; when the
+    teacher deletes the class, the student's next request finds no session and the join screen returns."""
+    console.expect_http(429, "/api/jobs")
+    console.expect_http(401, "/api/jobs")
+    teacher = open_page("/teacher", viewport=(1440, 900))
+    teacher_login(teacher)
+    code = create_class(teacher, "Limits")
+    teacher.click("#limits-details summary")
+    teacher.fill("[data-limit='max_queued_per_student']", "1")
+    teacher.click("#save-limits")
+    teacher.wait_for_selector("#toast.show")
+    assert teacher.inner_text("#toast") == "Limits saved."
+    assert teacher.input_value("[data-limit='max_queued_per_student']") == "1"
+
+    student = open_page("/")
+    join(student, code, "Chika")
+    assert student.inner_text("#who-class") == "Limits"
+    first = student.request.post(f"{classroom_url}/api/jobs", data=jobkit.long_spec(400))
+    assert first.status == 201, first.text()
+    # one run training (the class lets a student run one at once) and one waiting, or the first still waiting: full
+    assert student.request.post(f"{classroom_url}/api/jobs", data=jobkit.long_spec(400)).status in (201, 429)
+    student.click("#train-btn")
+    alert = student.locator("#run-alert")
+    alert.wait_for()
+    assert "limit of 1 waiting runs per student (max_queued_per_student)" in alert.inner_text()
+    student.click("#lang-btn")
+    assert "上限 max_queued_per_student" in alert.inner_text()
+    student.screenshot(path=artifacts / "classroom-quota-ja-1280.png")
+
+    teacher.once("dialog", lambda d: d.accept())
+    teacher.click("#delete-class")
+    teacher.wait_for_function("!document.querySelector('#class-name') || document.querySelector('#class-name').textContent !== 'Limits'")
+    student.click("#tab-compare")  # lists runs: 401, the class and its students are gone
+    student.wait_for_selector("#join-code")
+    assert student.is_hidden("#main")

@@ -56,7 +56,10 @@ export function mountDashboard(el) {
     if (card.select) card.select.addEventListener("change", () => drawNow());
   }
   onLang(() => {
-    for (const card of cards) card.relabel();
+    for (const card of cards) {
+      card.relabel();
+      if (!run || !run.epochs.length) card.message(t("chart.waiting")); // the waiting note too, not only the titles
+    }
     drawNow();
   });
   showRun(null);
