@@ -171,6 +171,13 @@ def test_teacher_and_two_students(open_page, console, classroom_url, artifacts):
     watch.wait_for_function("window.nndojo?.runStatus?.() === 'completed'")
     watch.close()
 
+    csv = teacher.request.get(f"{classroom_url}/{teacher.get_attribute('#results-csv', 'href')}")
+    assert csv.status == 200 and "Aiko" in csv.text() and "Ben" in csv.text()
+    teacher.click("#code-full")  # the code across the screen, for the back row
+    assert teacher.inner_text("#code-overlay .overlay-code") == code
+    teacher.screenshot(path=artifacts / "classroom-code-full-1920.png")
+    teacher.keyboard.press("Escape")
+    assert teacher.locator("#code-overlay").count() == 0
     teacher.click("#limits-details summary")
     teacher.screenshot(path=artifacts / "classroom-dashboard-limits-1920.png", full_page=True)
     teacher.set_viewport_size({"width": 1440, "height": 900})

@@ -9,6 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# ReDoc always draws its "API docs by Redocly" footer with a logo from its CDN; the page's CSP (own origin only) stops
+# that request before it starts, and Chromium reports it: the one console error these pages may have.
+REDOC_LOGO = "Loading the image 'https://cdn.redoc.ly/redoc/logo-mini.svg' violates the following Content Security Policy"
 
 
 @pytest.fixture
@@ -31,7 +34,8 @@ def offline_page(browser, console) -> Iterator:
     page.blocked = blocked
     yield page
     context.close()
-    assert not console, "console or page errors:\n" + "\n".join(console)
+    problems = [line for line in console if REDOC_LOGO not in line]
+    assert not problems, "console or page errors:\n" + "\n".join(problems)
 
 
 def operation_count(base_url: str, page) -> int:
@@ -44,7 +48,7 @@ def test_swagger_ui_renders_every_operation_offline(offline_page, base_url: str)
     offline_page.wait_for_selector(".opblock")
     expected = operation_count(base_url, offline_page)
     assert offline_page.locator(".opblock").count() == expected > 10
-    assert offline_page.locator(".opblock-summary-path", has_text="/api/jobs/{id}/events").count() >= 1
+    assert offline_page.locator(".opblock-summary-path", has_text="/api/health").count() == 1
     assert offline_page.blocked == []  # nothing even tried to leave the machine
 
 

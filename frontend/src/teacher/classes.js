@@ -119,10 +119,14 @@ function fullScreen(cls) {
   overlay.focus();
 }
 
+function studentsText(n) {
+  return n === 1 ? t("teacher.students1") : t("teacher.students", { n });
+}
+
 function counts(cls) {
   const people = cls.students || [];
   const sum = (k) => people.reduce((n, s) => n + ((s.jobs && s.jobs[k]) || 0), 0);
-  return t("teacher.counts", { students: people.length, running: sum("running"), queued: sum("queued") });
+  return [studentsText(people.length), t("teacher.running", { n: sum("running") }), t("teacher.queued", { n: sum("queued") })].join(" · ");
 }
 
 function drawList() {
@@ -146,7 +150,7 @@ function drawList() {
                 { type: "button", class: "class-item", "aria-current": c.id === selectedId ? "true" : null, "data-class": c.id, "data-key": `class-${c.id}`, onclick: () => select(c.id) },
                 h("span", { class: "class-item-name" }, c.name),
                 h("span", { class: "class-item-code" }, c.code),
-                h("span", { class: `class-item-state ${c.open === false ? "closed" : "open"}` }, t(c.open === false ? "teacher.closedShort" : "teacher.openShort"), " · ", t("teacher.students", { n: (c.students || []).length })),
+                h("span", { class: `class-item-state ${c.open === false ? "closed" : "open"}` }, t(c.open === false ? "teacher.closedShort" : "teacher.openShort"), " · ", studentsText((c.students || []).length)),
               ),
             ),
           ),
