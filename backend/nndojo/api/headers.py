@@ -1,8 +1,9 @@
 """Security headers on every HTTP response (pages, static files, API JSON, errors, the API docs).
 
 A plain ASGI middleware, added last in create_app so that it wraps everything the app answers, the request guard's
-413/415 and the error boundary's 500 included. The Content-Security-Policy lives here, in one map: the page and the
-API get own-origin-only with no inline script; a path listed in CSP_BY_PATH gets its own policy.
+413/415 and the error boundary's 500 included. The Content-Security-Policy lives here, in one map: everything gets
+own-origin-only with no inline script (checked in Chromium: tests/browser/test_csp.py); a path listed in CSP_BY_PATH
+gets its own policy.
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ def _policy(**overrides: str) -> str:
 
 DEFAULT_CSP = _policy()
 
-# The API docs (/docs, /redoc) are served from a package's files, so own-origin script suffices; ReDoc builds its
-# workers from blob: URLs.
+# Paths that need more than DEFAULT_CSP, each with why. The API docs are served from a package's files with no inline
+# script (nndojo.api.docs), so /docs needs nothing more; ReDoc runs its search in a worker built from a blob: URL.
 CSP_BY_PATH: dict[str, str] = {
-    "/docs": _policy(**{"worker-src": "'self' blob:"}),
     "/redoc": _policy(**{"worker-src": "'self' blob:"}),
 }
 
