@@ -27,7 +27,8 @@ REDOC_PAGE = """<!doctype html>
 <body><redoc spec-url="{openapi}"></redoc><script src="{assets}/redoc.standalone.js"></script></body></html>
 """
 
-# Swagger UI's settings as FastAPI's own /docs has them; the OpenAPI address comes from the page's markup.
+# Swagger UI's settings as FastAPI's own /docs has them, less the online validator; the OpenAPI address comes from the
+# page's markup.
 SWAGGER_INIT = """const root = document.getElementById("swagger-ui");
 window.ui = SwaggerUIBundle({
   url: root.dataset.openapiUrl,
@@ -37,6 +38,7 @@ window.ui = SwaggerUIBundle({
   deepLinking: true,
   showExtensions: true,
   showCommonExtensions: true,
+  validatorUrl: null,
 });
 """
 
