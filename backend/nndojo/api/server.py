@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = await asyncio.to_thread(open_engine, settings.resolved_database_url)  # migrates an older schema first
         classroom_store = await asyncio.to_thread(ClassroomStore, engine)
         app.state.classroom = await asyncio.to_thread(Classroom, settings, classroom_store)
-        manager = JobManager(settings, engine, classroom_store.name_of)
+        manager = JobManager(settings, engine, classroom_store.name_of, classroom_store.label_of)
         await manager.start()
         app.state.manager = manager
         app.state.closing = asyncio.Event()  # set on SIGTERM: each websocket closes itself with 1001 (serve())

@@ -66,6 +66,7 @@ class ClassroomStore:
         self._lock = threading.Lock()
         with engine.connect() as conn:
             self._users = {row.id: User(row.id, row.role, row.name, row.class_id, row.joined_at) for row in conn.execute(select(UserRow))}
+            self._class_names = {row.id: row.name for row in conn.execute(select(ClassRow.id, ClassRow.name))}
             self._sessions = {
                 row.token_hash: (row.user_id, _seconds(row.created_at))
                 for row in conn.execute(select(SessionRow.token_hash, SessionRow.user_id, SessionRow.created_at))
@@ -90,6 +91,13 @@ class ClassroomStore:
     def name_of(self, user_id: str) -> str | None:
         user = self._users.get(user_id)
         return None if user is None else user.name
+
+    def label_of(self, user_id: str) -> str:
+        """Who a user is, for the server's log: "Aiko (class 1-A)"."""
+        user = self._users.get(user_id)
+        if user is None:
+            return user_id
+        return user.name if user.class_id is None else f"{user.name} (class {self._class_names.get(user.class_id, user.class_id)})"
 
     def teacher(self) -> User:
         """The teacher's user, made on first use."""
@@ -153,6 +161,7 @@ class ClassroomStore:
                     conn.execute(insert(ClassRow).values(**row))
             except IntegrityError:
                 continue  # that code is taken: draw another
+            self._class_names[row["id"]] = name
             return {**row, "limits": {}}
         raise RuntimeError("no free class code after 20 draws")
 
@@ -175,6 +184,8 @@ class ClassroomStore:
         if values:
             with self.engine.begin() as conn:
                 conn.execute(update(ClassRow).where(ClassRow.id == class_id).values(**values))
+            if "name" in values:
+                self._class_names[class_id] = values["name"]
 
     def delete_class(self, class_id: str) -> None:
         """The class, its students and their sessions (their jobs are the job service's to delete)."""
@@ -185,5 +196,6 @@ class ClassroomStore:
             conn.execute(delete(ClassRow).where(ClassRow.id == class_id))
             for user_id in ids:
                 self._users.pop(user_id, None)
+            self._class_names.pop(class_id, None)
             gone = set(ids)
             self._sessions = {digest: found for digest, found in self._sessions.items() if found[0] not in gone}

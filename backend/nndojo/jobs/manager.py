@@ -74,10 +74,17 @@ MAX_LOG_BREAKS = 3
 
 
 class JobManager:
-    def __init__(self, settings: Settings, engine: Engine, names: Callable[[str], str | None] = lambda _id: None):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        names: Callable[[str], str | None] = lambda _id: None,
+        labels: Callable[[str], str] = str,
+    ):
         self.settings = settings
         self.store = Store(engine)
-        self.names = names  # an owner's display name, for job views and logs
+        self.names = names  # an owner's display name, for job views
+        self.labels = labels  # an owner as the log names them: name and class
         self.hub = Hub()
         self.active: dict[str, ActiveJob] = {}
         self.interrupted: list[str] = []
@@ -303,12 +310,14 @@ class JobManager:
             asyncio.get_running_loop().create_task(self.scheduler.stop(job, failure)).add_done_callback(lambda _: None)
 
     def _lifecycle(self, job: ActiveJob, step: str, detail: str) -> None:
-        """One log line per step of a job's life, for `docker compose logs`: who, which class, how long."""
-        owner = job.owner and (self.names(job.owner) or job.owner)
+        """One log line per step of a job's life, for `docker compose logs`: who (and their class), how long."""
         took = ""
         if step in FINAL_STATUSES:
             took = f" after {time.time() - _epoch_seconds(job.record['created_at']):.1f} s"
-        log.info("job %s %s%s: owner %s, class %s%s", job.id, step, took, owner or "-", job.record.get("class_id") or "-", f"; {detail}" if detail else "")
+            if job.record.get("started_at"):
+                took += f" (trained {time.time() - _epoch_seconds(job.record['started_at']):.1f} s)"
+        owner = self.labels(job.owner) if job.owner else "-"
+        log.info("job %s %s%s: %s%s", job.id, step, took, owner, f"; {detail}" if detail else "")
 
     # --- actions ---------------------------------------------------------------------------------
 
