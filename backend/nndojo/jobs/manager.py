@@ -235,7 +235,7 @@ class JobManager:
             changes = {"status": "running", "started_at": utc_now(), "device": meta.get("device"), "n_params": meta.get("n_params")}
             self._lifecycle(job, "started", f"on {meta.get('device')}")
         elif kind == "status" and status in FINAL_STATUSES:
-            if job.stop is not None:
+            if job.stop is not None and status == "cancelled":
                 return  # the server stopped it: _finish writes the server's reason instead of the trainer's "cancelled"
             job.final_sent = True
             changes = {"status": status, "finished_at": utc_now(), "error": meta.get("error")}
