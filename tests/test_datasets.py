@@ -342,23 +342,57 @@ def test_idx_cache_notices_a_replaced_file(tmp_path: Path) -> None:
     assert len(load_dataset(spec("mnist"), 0, tmp_path).x_train) == 20
 
 
-def test_missing_folder_is_unavailable_with_help(tmp_path: Path) -> None:
-    with pytest.raises(DatasetUnavailable) as info:
+def test_missing_folder_is_unavailable_with_help_for_the_administrator_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="nndojo.datasets.images"), pytest.raises(DatasetUnavailable) as info:
         load_dataset(spec("fashion-mnist"), 0, tmp_path)
-    message = str(info.value)
-    assert str(tmp_path / "fashion-mnist") in message
-    assert "apt-get install dataset-fashion-mnist" in message and "NNDOJO_DATASETS_DIR" in message
+    assert str(info.value) == "Fashion-MNIST's files are not installed on this server"  # what users read: no path
+    detail = info.value.detail
+    assert str(tmp_path / "fashion-mnist") in detail
+    assert "apt-get install dataset-fashion-mnist" in detail and "NNDOJO_DATASETS_DIR" in detail
+    assert detail in caplog.text  # the path goes to the log
     with pytest.raises(DatasetUnavailable) as info:
         load_dataset(spec("mnist"), 0, tmp_path)
-    assert str(tmp_path / "mnist") in str(info.value) and "train-images-idx3-ubyte" in str(info.value)
+    assert str(info.value) == "MNIST's files are not installed on this server"
+    assert str(tmp_path / "mnist") in info.value.detail and "train-images-idx3-ubyte" in info.value.detail
     assert isinstance(info.value, RuntimeError)
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
     write_idx_set(tmp_path / "mnist")
     (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(DatasetUnavailable, match="t10k-labels-idx1-ubyte"):
+    with pytest.raises(DatasetUnavailable) as info:
         load_dataset(spec("mnist"), 0, tmp_path)
+    assert "t10k-labels-idx1-ubyte" in info.value.detail and str(tmp_path) not in str(info.value)
+
+
+def test_catalog_marks_sets_whose_files_are_missing(tmp_path: Path) -> None:
+    from nndojo.spec.catalog import catalog
+
+    write_idx_set(tmp_path / "mnist")
+    entries = {entry["name"]: entry for entry in catalog(datasets_dir=tmp_path)["datasets"]}
+    assert entries["mnist"]["available"] is True and entries["mnist"]["unavailable_reason"] is None
+    assert entries["fashion-mnist"] == {
+        **entries["fashion-mnist"],
+        "available": False,
+        "unavailable_reason": "Fashion-MNIST's files are not installed on this server",
+    }
+    assert all(entries[name]["available"] for name in ("digits", *TOY))
+    (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").unlink()
+    assert not {e["name"]: e for e in catalog(datasets_dir=tmp_path)["datasets"]}["mnist"]["available"]
+
+
+def test_a_set_without_files_is_refused_by_the_check(tmp_path: Path) -> None:
+    from nndojo.spec.check import SpecError, check_spec
+    from nndojo.spec.models import JobSpec
+
+    job = JobSpec.model_validate({"dataset": {"name": "fashion-mnist"}, "model": {"layers": [{"type": "flatten"}]}})
+    with pytest.raises(SpecError) as caught:
+        check_spec(job, datasets_dir=tmp_path)
+    (error,) = caught.value.errors
+    assert error["loc"] == ["dataset", "name"] and error["ctx"]["code"] == "dataset_unavailable"
+    assert str(tmp_path) not in error["msg"]
+    write_idx_set(tmp_path / "fashion-mnist")
+    assert check_spec(job, datasets_dir=tmp_path).n_params == 784 * 10 + 10
 
 
 @pytest.mark.parametrize(
@@ -376,26 +410,30 @@ def test_damaged_idx_is_unavailable(tmp_path: Path, damage: object, match: str) 
     write_idx_set(tmp_path / "mnist", gz=False)
     path = tmp_path / "mnist" / "train-images-idx3-ubyte"
     path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
-    with pytest.raises(DatasetUnavailable, match=match) as info:
+    with pytest.raises(DatasetUnavailable) as info:
         load_dataset(spec("mnist"), 0, tmp_path)
-    assert str(path) in str(info.value)
+    assert match in info.value.detail and str(path) in info.value.detail
+    assert str(info.value) == "MNIST's files on this server are unreadable; ask the administrator to check them"
 
 
 def test_inconsistent_idx_sets_are_unavailable(tmp_path: Path) -> None:
     write_idx_set(tmp_path / "mnist", gz=False)
     (tmp_path / "mnist" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(11, np.uint8)))
-    with pytest.raises(DatasetUnavailable, match="12 images but 11 labels"):
+    with pytest.raises(DatasetUnavailable) as info:
         load_dataset(spec("mnist"), 0, tmp_path)
+    assert "12 images but 11 labels" in info.value.detail
     write_idx_set(tmp_path / "small" / "mnist", size=8)
-    with pytest.raises(DatasetUnavailable, match="8x8 pixels, expected 28x28"):
+    with pytest.raises(DatasetUnavailable) as info:
         load_dataset(spec("mnist"), 0, tmp_path / "small")
+    assert "8x8 pixels, expected 28x28" in info.value.detail
 
 
 def test_not_gzip_is_unavailable(tmp_path: Path) -> None:
     write_idx_set(tmp_path / "mnist")
     (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
-    with pytest.raises(DatasetUnavailable, match="unreadable"):
+    with pytest.raises(DatasetUnavailable) as info:
         load_dataset(spec("mnist"), 0, tmp_path)
+    assert "unreadable" in info.value.detail
 
 
 @needs_fashion

@@ -7,12 +7,14 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
 from nndojo.spec import check as check_module
+from nndojo.spec import layers as layers_module
 from nndojo.spec.check import Limits, SpecError, check_spec
 from nndojo.spec.models import JobSpec
 from nndojo.train import train
@@ -38,6 +40,13 @@ def spec(*layer_list: dict[str, Any], dataset: dict[str, Any] | None = None, **s
         body[key] = {**body[key], **value}
     return JobSpec.model_validate(body)
 
+
+MEMORY_HOG = spec(
+    {"type": "conv2d", "filters": 64, "kernel_size": 3, "padding": 1}, {"type": "flatten"}, dataset=DIGITS, training={"batch_size": "full"}
+)
+MEMORY_HOG_MB = check_spec(MEMORY_HOG).memory_mb
+MEMORY_LIMITS = Limits(max_worker_memory_mb=MEMORY_HOG_MB - 1)
+NO_FILES = Path("/nonexistent-datasets")  # check_spec's datasets_dir for the unavailable dataset's case
 
 # (id, spec, limits, loc, ctx expected: code plus the values the message uses; "limit" codes as "limit:<name>")
 CASES: list[tuple[str, JobSpec, Limits | None, list[Any], dict[str, Any]]] = [
@@ -160,24 +169,61 @@ CASES: list[tuple[str, JobSpec, Limits | None, list[Any], dict[str, Any]]] = [
         ["model", "layers"],
         {"code": "limit", "limit": "max_params", "max": 100, "value": 2 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2},
     ),
+    (
+        "batchnorm with a batch of one left over",
+        spec(
+            {"type": "dense", "units": 4},
+            {"type": "batchnorm"},
+            dataset={"name": "circle", "n_samples": 200, "train_limit": 1},
+            training={"batch_size": "full"},
+        ),
+        None,
+        ["training", "batch_size"],
+        {"code": "batchnorm_batch", "min": 2, "batch_size": 1, "train_samples": 1},
+    ),
+    (
+        "worker memory over the server's budget",
+        MEMORY_HOG,
+        MEMORY_LIMITS,
+        ["training", "batch_size"],
+        {
+            "code": "limit",
+            "limit": "max_worker_memory_mb",
+            "max": MEMORY_HOG_MB - 1,
+            "value": MEMORY_HOG_MB,
+            "reduce": ["training.batch_size", "layer 1's filters"],
+        },
+    ),
+    (
+        "dataset files not installed",
+        spec({"type": "flatten"}, dataset={"name": "mnist"}),
+        None,
+        ["dataset", "name"],
+        {"code": "dataset_unavailable", "dataset": "mnist", "reason": "MNIST's files are not installed on this server"},
+    ),
 ]
+DATASETS_DIRS = {"dataset files not installed": NO_FILES}
 
 
-def errors_of(job: JobSpec, limits: Limits | None) -> list[dict[str, Any]]:
+def errors_of(job: JobSpec, limits: Limits | None, datasets_dir: Path | None = None) -> list[dict[str, Any]]:
     with pytest.raises(SpecError) as caught:
-        check_spec(job, limits)
+        check_spec(job, limits, datasets_dir=datasets_dir)
     return caught.value.errors
 
 
 def codes_in_source() -> set[str]:
-    """The codes check_spec can raise, read from its fail(...) and over(...) calls: over's third argument is the limit."""
+    """The codes check_spec can raise, read from the issues.fail(...) and issues.over(...) calls of the check and the layer
+    registry: over's third argument is the limit."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(inspect.getsource(check_module))):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("fail", "over") and len(node.args) >= 3:
-            arg = node.args[2]
-            assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), f"line {node.lineno}: the code must be a literal"
-            found.add(f"limit:{arg.value}" if node.func.id == "over" else arg.value)
-    return found - {"limit"}  # fail(..., "limit", "limit", ...) inside over() itself
+    for module in (check_module, layers_module):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("fail", "over")):
+                continue
+            if len(node.args) >= 3:
+                arg = node.args[2]
+                assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), f"line {node.lineno}: the code must be a literal"
+                found.add(f"limit:{arg.value}" if node.func.attr == "over" else arg.value)
+    return found
 
 
 def key(ctx: dict[str, Any]) -> str:
@@ -188,7 +234,7 @@ def key(ctx: dict[str, Any]) -> str:
 def test_each_branch_has_its_code_and_values(
     case_id: str, job: JobSpec, limits: Limits | None, loc: list[Any], ctx: dict[str, Any]
 ) -> None:
-    errors = errors_of(job, limits)
+    errors = errors_of(job, limits, DATASETS_DIRS.get(case_id))
     matching = [e for e in errors if e["loc"] == loc]
     assert matching, f"{case_id}: no error at {loc}: {errors}"
     assert matching[0]["ctx"] == ctx
@@ -207,8 +253,8 @@ def test_each_branch_has_its_code_and_values(
 
 
 def test_every_item_carries_a_code() -> None:
-    for _, job, limits, _, _ in CASES:
-        for error in errors_of(job, limits):
+    for case_id, job, limits, _, _ in CASES:
+        for error in errors_of(job, limits, DATASETS_DIRS.get(case_id)):
             assert isinstance(error.get("ctx"), dict) and isinstance(error["ctx"].get("code"), str), error
             assert error["ctx"]["code"] == "limit" or error["type"] == "spec_check", error
             if error["ctx"]["code"] == "limit":

@@ -319,8 +319,8 @@ def test_batch_sizes(batch_size: int | str, steps_per_epoch: int) -> None:
 
 
 def test_batchnorm_needs_two_samples_a_batch() -> None:
-    assert batch_bounds(21, 10, has_batchnorm1d=True) == [(0, 10), (10, 21)]
-    assert batch_bounds(21, 10, has_batchnorm1d=False)[-1] == (20, 21)
+    assert batch_bounds(21, 10, merge_single=True) == [(0, 10), (10, 21)]
+    assert batch_bounds(21, 10, merge_single=False)[-1] == (20, 21)
     spec = make_spec(model={"layers": [{"type": "dense", "units": 4}, {"type": "batchnorm"}]}, training={"batch_size": 1})
     with pytest.raises(SpecError, match=r"training\.batch_size"):
         run(spec)
@@ -426,7 +426,7 @@ def test_batched_histograms_count_like_histc_with_end_bins_for_outliers_and_nan_
     a = torch.randn(40, 8)
     a[0, 0], a[0, 1], a[0, 2], a[0, 3] = float("nan"), float("inf"), -float("inf"), 1e9
     w = torch.rand(5, 3) * 4 - 2
-    info = LayerInfo("dense_1", "dense", "identity", 0, 1, None)
+    info = LayerInfo("dense_1", "dense", "identity", 0, 1, None, 8)
     probes = Probes.__new__(Probes)  # only the histogram state is needed
     probes.bins, probes.ranges, probes.edges, probes._bin_map = 7, {"a": (-2.0, 2.0), "w": (-1.5, 1.5)}, {}, None
     requests = [("a", a, info), ("w", w, None)]
@@ -462,7 +462,7 @@ def test_evaluation_in_chunks_measures_what_one_chunk_does(monkeypatch) -> None:
 
     spec = make_spec(dataset={"name": "spiral", "n_samples": 1200}, training={"epochs": 1})
     whole = epochs_of(run(spec)[1])
-    monkeypatch.setattr(loop, "ACTIVATION_BUDGET", 1)  # chunks of PROBE_BATCH rows
+    monkeypatch.setattr(loop, "ACTIVATION_BUDGET", 1)  # chunks of one row
     chunked = epochs_of(run(spec)[1])
     for a, b in zip(whole, chunked, strict=True):
         for split in ("train", "test"):

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nndojo.spec import models as m
 from nndojo.spec.check import Limits
+from nndojo.spec.limits import MAX_WORKER_MEMORY_MB
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -60,10 +61,15 @@ class Settings(BaseSettings):
     max_params: int = Field(m.MAX_PARAMS, ge=1, le=m.MAX_PARAMS)
     max_epochs: int = Field(m.MAX_EPOCHS, ge=1, le=m.MAX_EPOCHS)
     max_samples: int = Field(m.MAX_SAMPLES, ge=10, le=m.MAX_SAMPLES)
+    max_worker_memory_mb: int = Field(
+        MAX_WORKER_MEMORY_MB, ge=128, description="a job whose estimated peak memory in its worker exceeds this is refused (422)"
+    )
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.max_layers, self.max_units, self.max_filters, self.max_params, self.max_epochs, self.max_samples)
+        return Limits(
+            self.max_layers, self.max_units, self.max_filters, self.max_params, self.max_epochs, self.max_samples, self.max_worker_memory_mb
+        )
 
     @property
     def resolved_database_url(self) -> str:

@@ -39,7 +39,7 @@ def checked(spec: JobSpec, settings: Settings, manager: JobManager | None = None
     """Shapes, sizes and the limits (this server's, or a class's lower ones), or a 422 naming each field that cannot
     work."""
     try:
-        report = check_spec(spec, limits or settings.limits)
+        report = check_spec(spec, limits or settings.limits, datasets_dir=settings.datasets_dir)
     except SpecError as exc:
         raise body_errors(exc.errors) from exc
     if manager is not None and spec.device == "cuda" and not manager.has_gpu:

@@ -32,7 +32,7 @@ async def health(manager: ManagerDep, settings: SettingsDep) -> dict[str, Any]:
 @router.get("/catalog")
 async def get_catalog(settings: SettingsDep) -> dict[str, Any]:
     """Every choice a client may make, with this server's limits."""
-    return catalog(settings.limits)
+    return catalog(settings.limits, settings.datasets_dir)
 
 
 @router.get("/schema")

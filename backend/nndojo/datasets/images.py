@@ -7,26 +7,21 @@ the cache holds read-only uint8 arrays and callers get fresh float32 copies, so 
 from __future__ import annotations
 
 import gzip
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nndojo.datasets.info import DATASETS
+from nndojo.datasets.info import DATASETS, IDX_FILES, find_idx, unavailable_reason
+
+log = logging.getLogger(__name__)
 
 CLASS_NAMES: dict[str, list[str]] = {
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
     "mnist": [str(d) for d in range(10)],
     "digits": [str(d) for d in range(10)],
-}
-
-# the four files of an MNIST-like set: (split, kind) -> base name; `.gz` and the `.idx` spelling are accepted too
-IDX_FILES: dict[tuple[str, str], str] = {
-    ("train", "images"): "train-images-idx3-ubyte",
-    ("train", "labels"): "train-labels-idx1-ubyte",
-    ("test", "images"): "t10k-images-idx3-ubyte",
-    ("test", "labels"): "t10k-labels-idx1-ubyte",
 }
 
 _HOW_TO_GET: dict[str, str] = {
@@ -40,15 +35,24 @@ _MAX_IDX_BYTES = 1 << 31  # a decompressed IDX file larger than this is not an i
 
 
 class DatasetUnavailable(RuntimeError):
-    """The dataset's files are missing or unreadable; the message names the path looked for and how to get them."""
+    """The dataset's files are missing or unreadable. The message is for users and names no server path; `detail` is for
+    the administrator (the path looked for, what is wrong, how to get the files) and is logged when raised."""
+
+    def __init__(self, message: str, detail: str):
+        super().__init__(message)
+        self.detail = detail
 
 
 def _unavailable(name: str, folder: Path, problem: str) -> DatasetUnavailable:
     how = _HOW_TO_GET.get(name, "copy its IDX files there")
-    return DatasetUnavailable(
+    detail = (
         f"dataset {name!r} is unavailable: {problem}. Its IDX files belong in {folder}; {how}, "
         f"or set NNDOJO_DATASETS_DIR to a folder that holds {name}/ with the IDX files."
     )
+    log.warning("%s", detail)
+    title = DATASETS[name].title or name
+    missing = unavailable_reason(name, folder.parent)
+    return DatasetUnavailable(missing or f"{title}'s files on this server are unreadable; ask the administrator to check them", detail)
 
 
 def parse_idx(data: bytes, source: str = "<bytes>", ndim: int | None = None) -> np.ndarray:
@@ -84,15 +88,6 @@ def _read(path: Path) -> bytes:
     if len(data) > _MAX_IDX_BYTES:
         raise ValueError(f"{path}: larger than {_MAX_IDX_BYTES} bytes")
     return data
-
-
-def find_idx(folder: Path, base: str) -> Path | None:
-    """The first existing spelling of an IDX file: plain, gzipped, or with `.idx` for `-idx` (as some mirrors name them)."""
-    for stem in (base, base.replace("-idx", ".idx")):
-        for name in (stem, stem + ".gz"):
-            if (folder / name).is_file():
-                return folder / name
-    return None
 
 
 _cache: dict[tuple[str, int, int], np.ndarray] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 DatasetKind = Literal["toy2d", "image", "tabular"]
@@ -21,6 +22,9 @@ class DatasetInfo:
     n_classes: int | None  # None for regression
     task: Task
     description: str
+    title: str = ""  # the name users read in messages: "MNIST", "Fashion-MNIST"
+    size: int | None = None  # samples of a fixed set that test_fraction splits (digits); None: generated or split as shipped
+    shipped_split: tuple[int, int] | None = None  # (train, test) of a set read from files, as its files ship it
 
     def shape_for(self, features: list[str]) -> tuple[int, ...]:
         return (len(features),) if self.input_shape is None else self.input_shape
@@ -36,15 +40,91 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("moons", "toy2d", None, 2, "classification", "two interleaved half-moons"),
         DatasetInfo("reg-plane", "toy2d", None, None, "regression", "a tilted plane"),
         DatasetInfo("reg-gauss", "toy2d", None, None, "regression", "a sum of Gaussian bumps"),
-        DatasetInfo("digits", "image", (1, 8, 8), 10, "classification", "scikit-learn's 8x8 handwritten digits (1,797)"),
-        DatasetInfo("fashion-mnist", "image", (1, 28, 28), 10, "classification", "Zalando's 28x28 clothing images (70,000)"),
-        DatasetInfo("mnist", "image", (1, 28, 28), 10, "classification", "28x28 handwritten digits (70,000)"),
+        DatasetInfo("digits", "image", (1, 8, 8), 10, "classification", "scikit-learn's 8x8 handwritten digits (1,797)", size=1797),
+        DatasetInfo(
+            "fashion-mnist",
+            "image",
+            (1, 28, 28),
+            10,
+            "classification",
+            "Zalando's 28x28 clothing images (70,000)",
+            title="Fashion-MNIST",
+            shipped_split=(60_000, 10_000),
+        ),
+        DatasetInfo(
+            "mnist",
+            "image",
+            (1, 28, 28),
+            10,
+            "classification",
+            "28x28 handwritten digits (70,000)",
+            title="MNIST",
+            shipped_split=(60_000, 10_000),
+        ),
     )
 }
 
 
-def catalog_entry(info: DatasetInfo) -> dict:
-    """The dataset as /api/catalog lists it; toy2d input shape is given for the default features."""
+# the four files of an MNIST-like set: (split, kind) -> base name; `.gz` and the `.idx` spelling are accepted too
+IDX_FILES: dict[tuple[str, str], str] = {
+    ("train", "images"): "train-images-idx3-ubyte",
+    ("train", "labels"): "train-labels-idx1-ubyte",
+    ("test", "images"): "t10k-images-idx3-ubyte",
+    ("test", "labels"): "t10k-labels-idx1-ubyte",
+}
+
+
+def find_idx(folder: Path, base: str) -> Path | None:
+    """The first existing spelling of an IDX file: plain, gzipped, or with `.idx` for `-idx` (as some mirrors name them)."""
+    for stem in (base, base.replace("-idx", ".idx")):
+        for name in (stem, stem + ".gz"):
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def unavailable_reason(name: str, datasets_dir: Path | None) -> str | None:
+    """Why users cannot train on a dataset here (its files are not installed), or None; says no server path.
+
+    Only whether the files exist is looked at (a few stats, cheap enough for every catalog request and check); a file
+    that exists but is damaged is reported when a job or preview reads it. Without a datasets_dir nothing is known: None.
+    """
+    info = DATASETS[name]
+    if info.shipped_split is None or datasets_dir is None:
+        return None
+    folder = Path(datasets_dir) / name
+    if all(find_idx(folder, base) for base in IDX_FILES.values()):
+        return None
+    return f"{info.title}'s files are not installed on this server"
+
+
+def split_sizes(n: int, test_fraction: float) -> tuple[int, int]:
+    """Train and test sizes: the playground puts the first part in training; both keep at least one sample."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
+    n_test = min(max(round(n * test_fraction), 1), n - 1)
+    return n - n_test, n_test
+
+
+def train_test_sizes(name: str, n_samples: int, test_fraction: float, train_limit: int | None) -> tuple[int, int]:
+    """The training samples a job gets (after train_limit) and its test samples, as load_dataset makes them.
+
+    Sets read from files count as their files usually ship (60,000 and 10,000 for MNIST-like sets).
+    """
+    info = DATASETS[name]
+    if info.shipped_split is not None:
+        n_train, n_test = info.shipped_split
+    else:
+        n_train, n_test = split_sizes(info.size or n_samples, test_fraction)
+    return (n_train if train_limit is None else min(n_train, train_limit)), n_test
+
+
+def catalog_entry(info: DatasetInfo, datasets_dir: Path | None = None) -> dict:
+    """The dataset as /api/catalog lists it; toy2d input shape is given for the default features.
+
+    `available` is false where the server lacks the set's files, with `unavailable_reason` for users (no server path).
+    """
+    reason = unavailable_reason(info.name, datasets_dir)
     return {
         "name": info.name,
         "kind": info.kind,
@@ -52,4 +132,6 @@ def catalog_entry(info: DatasetInfo) -> dict:
         "n_classes": info.n_classes,
         "task": info.task,
         "description": info.description,
+        "available": reason is None,
+        "unavailable_reason": reason,
     }

@@ -13,7 +13,7 @@ import numpy as np
 
 from nndojo.datasets import images, toy
 from nndojo.datasets.images import CLASS_NAMES, DatasetUnavailable
-from nndojo.datasets.info import DATASETS, MAX_PREVIEW_IMAGES, DatasetInfo
+from nndojo.datasets.info import DATASETS, MAX_PREVIEW_IMAGES, DatasetInfo, split_sizes
 
 if TYPE_CHECKING:  # spec.models imports datasets.info, so importing it here at runtime would be circular
     from nndojo.spec.models import DatasetSpec
@@ -47,14 +47,6 @@ def _info(name: str) -> DatasetInfo:
     return DATASETS[name]
 
 
-def _split_sizes(n: int, test_fraction: float) -> tuple[int, int]:
-    """Train and test sizes: the playground puts the first part in training; both keep at least one sample."""
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
-    n_test = min(max(round(n * test_fraction), 1), n - 1)
-    return n - n_test, n_test
-
-
 def _check_limit(train_limit: int | None) -> None:
     if train_limit is not None and train_limit < 1:
         raise ValueError(f"train_limit must be at least 1 or null, got {train_limit}")
@@ -65,7 +57,7 @@ def _load_toy(spec: DatasetSpec, info: DatasetInfo, rng: np.random.Generator) ->
     order = rng.permutation(len(points))
     points, labels = points[order].astype(np.float32), labels[order]
     labels = labels.astype(np.int64 if info.task == "classification" else np.float32)
-    n_train, _ = _split_sizes(len(points), spec.test_fraction)
+    n_train, _ = split_sizes(len(points), spec.test_fraction)
     _check_limit(spec.train_limit)
     keep = n_train if spec.train_limit is None else min(n_train, spec.train_limit)
     features = list(spec.features)
@@ -100,7 +92,7 @@ def _image_split(spec: DatasetSpec, rng: np.random.Generator, datasets_dir: Path
     if spec.name == "digits":
         pixels, labels = images.load_digits_raw()
         order = rng.permutation(len(pixels))
-        n_train, _ = _split_sizes(len(pixels), spec.test_fraction)
+        n_train, _ = split_sizes(len(pixels), spec.test_fraction)
         keep = n_train if spec.train_limit is None else min(n_train, spec.train_limit)
         return _ImageSplit(pixels, labels, order[:keep], pixels, labels, order[n_train:], 16.0)
     raw = images.load_idx_set(spec.name, datasets_dir)  # the official split; test_fraction does not apply

@@ -6,7 +6,10 @@ keep each parameterised layer's output after its activation.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,7 +19,8 @@ from nndojo.nn.init import init_layer
 from nndojo.nn.lrn import LocalResponseNorm
 from nndojo.nn.pool import MaxPool2d
 from nndojo.spec import models as m
-from nndojo.spec.check import ShapeReport, check_spec
+from nndojo.spec.check import LayerShape, ShapeReport, check_spec
+from nndojo.spec.layers import KINDS
 
 KEEP_VIEW_MAX = 1 << 16  # forward_probe keeps a view of a batch this small; a copy of the head of a larger one
 
@@ -31,6 +35,38 @@ class LayerInfo:
     start: int  # [start, stop) of its modules in Net.body (the output layer's linear is Net.head)
     stop: int
     bounded: tuple[float, float] | None  # the activation's fixed output range, if any
+    size: int  # values of its output per sample
+
+
+def _conv2d(layer: m.Conv2dLayer, shape: LayerShape) -> list[nn.Module]:
+    conv = nn.Conv2d(shape.in_shape[0], layer.filters, layer.kernel_size, layer.stride, layer.padding)
+    init_layer(conv, layer.init, layer.init_std)
+    return [conv, hidden_activation(layer.activation)]
+
+
+def _dense(layer: m.DenseLayer, shape: LayerShape) -> list[nn.Module]:
+    linear = nn.Linear(shape.in_shape[0], layer.units, bias=layer.bias)
+    init_layer(linear, layer.init, layer.init_std)
+    return [linear, hidden_activation(layer.activation)]
+
+
+def _batchnorm(layer: m.BatchNormLayer, shape: LayerShape) -> list[nn.Module]:
+    return [nn.BatchNorm2d(shape.in_shape[0]) if len(shape.in_shape) == 3 else nn.BatchNorm1d(shape.in_shape[0])]
+
+
+# Each layer type's torch modules, from its spec and its checked shapes: the torch side of spec.layers.KINDS. A
+# probed kind's first module holds its parameters.
+MODULES: dict[str, Callable[[Any, LayerShape], list[nn.Module]]] = {
+    "dense": _dense,
+    "conv2d": _conv2d,
+    "maxpool2d": lambda layer, shape: [MaxPool2d(layer.kernel_size, layer.stride or layer.kernel_size)],
+    "avgpool2d": lambda layer, shape: [nn.AvgPool2d(layer.kernel_size, layer.stride or layer.kernel_size)],
+    "flatten": lambda layer, shape: [nn.Flatten()],
+    "dropout": lambda layer, shape: [nn.Dropout(layer.p)],
+    "batchnorm": _batchnorm,
+    "lrn": lambda layer, shape: [LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)],
+}
+assert set(MODULES) == set(KINDS), "every layer kind has its torch modules"
 
 
 class Net(nn.Module):
@@ -46,44 +82,26 @@ class Net(nn.Module):
             assert shape.index is not None
             layer = spec.model.layers[shape.index]
             start = len(modules)
-            if isinstance(layer, m.DenseLayer):
-                linear = nn.Linear(shape.in_shape[0], layer.units, bias=layer.bias)
-                init_layer(linear, layer.init, layer.init_std)
-                modules += [linear, hidden_activation(layer.activation)]
-            elif isinstance(layer, m.Conv2dLayer):
-                conv = nn.Conv2d(shape.in_shape[0], layer.filters, layer.kernel_size, layer.stride, layer.padding)
-                init_layer(conv, layer.init, layer.init_std)
-                modules += [conv, hidden_activation(layer.activation)]
-            elif isinstance(layer, m.BatchNormLayer):
-                modules.append(nn.BatchNorm2d(shape.in_shape[0]) if len(shape.in_shape) == 3 else nn.BatchNorm1d(shape.in_shape[0]))
-            elif isinstance(layer, m.MaxPool2dLayer):
-                modules.append(MaxPool2d(layer.kernel_size, layer.stride or layer.kernel_size))
-            elif isinstance(layer, m.AvgPool2dLayer):
-                modules.append(nn.AvgPool2d(layer.kernel_size, layer.stride or layer.kernel_size))
-            elif isinstance(layer, m.FlattenLayer):
-                modules.append(nn.Flatten())
-            elif isinstance(layer, m.DropoutLayer):
-                modules.append(nn.Dropout(layer.p))
-            elif isinstance(layer, m.LRNLayer):
-                modules.append(LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k))
-            else:  # pragma: no cover - the spec's discriminated union admits nothing else
-                raise ValueError(f"unknown layer type {layer.type!r}")
-            if shape.n_params or isinstance(layer, m.DenseLayer | m.Conv2dLayer | m.BatchNormLayer):
+            modules += MODULES[layer.type](layer, shape)
+            if KINDS[layer.type].probed:
                 activation = getattr(layer, "activation", "identity")
-                infos.append(LayerInfo(shape.name, shape.type, activation, start, len(modules), BOUNDED_RANGE.get(activation)))
+                bounded = BOUNDED_RANGE.get(activation)
+                infos.append(LayerInfo(shape.name, shape.type, activation, start, len(modules), bounded, math.prod(shape.out_shape)))
         out = report.layers[-1]
         self.body = nn.Sequential(*modules)
         self.head = nn.Linear(out.in_shape[0], out.out_shape[0])
         init_layer(self.head, spec.model.output.init, spec.model.output.init_std)
-        infos.append(LayerInfo("output", "dense", self.output_name, len(modules), len(modules), BOUNDED_RANGE.get(self.output_name)))
+        bounded = BOUNDED_RANGE.get(self.output_name)
+        infos.append(LayerInfo("output", "dense", self.output_name, len(modules), len(modules), bounded, out.out_shape[0]))
         self.layer_infos = infos
 
     def forward(self, x: Tensor) -> Tensor:
         """The output layer's pre-activation z (logits); losses and probes apply the output activation themselves."""
         return self.head(self.body(x))
 
-    def forward_probe(self, x: Tensor, keep: int | None = None) -> tuple[Tensor, dict[str, Tensor]]:
-        """z and each parameterised layer's output after its activation (of the first `keep` samples), keyed by layer name.
+    def forward_probe(self, x: Tensor, keep: dict[str, int] | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """z and parameterised layers' outputs after their activation, keyed by layer name: of the first keep[name] samples
+        for the layers keep names (every sample of every layer without keep).
 
         A kept head of a big batch is copied, so that the batch's activations are freed layer by layer as they would be.
         """
@@ -92,10 +110,12 @@ class Net(nn.Module):
         h = x
         for i, module in enumerate(self.body):
             h = module(h)
-            if i + 1 in ends:
-                outputs[ends[i + 1]] = _head(h, keep)
+            name = ends.get(i + 1)
+            if name is not None and (keep is None or name in keep):
+                outputs[name] = _head(h, None if keep is None else keep[name])
         z = self.head(h)
-        outputs["output"] = output_activation(self.output_name, z[:keep])
+        if keep is None or "output" in keep:
+            outputs["output"] = output_activation(self.output_name, z[: None if keep is None else keep["output"]])
         return z, outputs
 
     def layer_modules(self) -> list[nn.Module]:

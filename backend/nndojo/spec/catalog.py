@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import BaseModel
@@ -19,10 +20,11 @@ def _fields(model: type[BaseModel], skip: str) -> dict[str, Any]:
     return {name: schema for name, schema in props.items() if name != skip}
 
 
-def catalog(limits: Limits | None = None) -> dict[str, Any]:
+def catalog(limits: Limits | None = None, datasets_dir: Path | None = None) -> dict[str, Any]:
+    """With datasets_dir, each dataset says whether its files are installed there (`available`, `unavailable_reason`)."""
     limits = limits or Limits()
     return {
-        "datasets": [catalog_entry(info) for info in DATASETS.values()],
+        "datasets": [catalog_entry(info, datasets_dir) for info in DATASETS.values()],
         "features": list(FEATURES),
         "layers": [
             {"type": model.model_fields["type"].default, "fields": _fields(model, "type"), "doc": (model.__doc__ or "").strip()}

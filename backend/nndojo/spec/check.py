@@ -1,34 +1,25 @@
 """Checks a valid spec against the data and the server's limits before anything trains.
 
 Pure arithmetic, no torch: the API calls it on every submission and the page calls it on every edit
-(through the API) to show each layer's output shape and parameter count.
+(through the API) to show each layer's output shape and parameter count. Each layer type's rules live in
+spec.layers; this module walks the layers and adds the checks that span the whole spec.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from nndojo.datasets.info import DATASETS
+from nndojo.datasets.info import DATASETS, train_test_sizes, unavailable_reason
 from nndojo.spec import models as m
+from nndojo.spec.batches import smallest_batch
+from nndojo.spec.layers import KINDS, Issues, Shape, Site, fmt_shape
+from nndojo.spec.limits import Limits, limit_error
+from nndojo.spec.memory import memory_estimate
 
-Shape = tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The API's hard limits; a server's settings may lower them, never raise them."""
-
-    max_layers: int = m.MAX_LAYERS
-    max_units: int = m.MAX_UNITS
-    max_filters: int = m.MAX_FILTERS
-    max_params: int = m.MAX_PARAMS
-    max_epochs: int = m.MAX_EPOCHS
-    max_samples: int = m.MAX_SAMPLES
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+__all__ = ["LayerShape", "Limits", "ShapeReport", "SpecError", "check_spec", "layer_names", "limit_error", "output_units"]
 
 
 class SpecError(ValueError):
@@ -59,6 +50,7 @@ class ShapeReport:
     n_outputs: int
     n_params: int
     layers: list[LayerShape] = field(default_factory=list)
+    memory_mb: int = 0  # the estimated peak memory of the job's worker (spec.memory)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,207 +76,164 @@ def layer_names(layers: list[m.Layer]) -> list[str]:
     return names
 
 
-def _fmt(shape: Shape) -> str:
-    return "(" + ", ".join(map(str, shape)) + ")"
+def check_spec(spec: m.JobSpec, limits: Limits | None = None, *, datasets_dir: Path | None = None) -> ShapeReport:
+    """Every layer's shapes and parameters, or a SpecError naming each layer or field that cannot work.
+
+    With datasets_dir, a dataset whose files are not installed there is refused too.
+    """
+    issues = Issues(limits or Limits())
+    _check_dataset(spec, issues, datasets_dir)
+    _check_sizes(spec, issues)
+    _check_task(spec, issues)
+    report = _walk_layers(spec, issues)
+    if not issues.items:
+        _check_params(report, issues)
+    if not issues.items:
+        _check_batches(spec, report, issues)
+    if not issues.items:
+        _check_memory(spec, report, issues)
+    if issues.items:
+        raise SpecError(issues.items)
+    return report
 
 
-def _window(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def limit_error(loc: tuple, msg: str, limit: str, limits: Limits, **ctx: Any) -> dict[str, Any]:
-    """A limit of this server, exceeded: the error item every check of a limit returns, so the page can translate it."""
-    return {"loc": list(loc), "msg": msg, "type": "limit", "ctx": {"code": "limit", "limit": limit, "max": getattr(limits, limit), **ctx}}
-
-
-def check_spec(spec: m.JobSpec, limits: Limits | None = None) -> ShapeReport:
-    """Every layer's shapes and parameters, or a SpecError naming each layer or field that cannot work."""
-    limits = limits or Limits()
-    errors: list[dict[str, Any]] = []
-
-    def fail(loc: tuple, msg: str, code: str, error_type: str = "spec_check", **ctx: Any) -> None:
-        errors.append({"loc": list(loc), "msg": msg, "type": error_type, "ctx": {"code": code, **ctx}})
-
-    def over(loc: tuple, msg: str, limit: str, **ctx: Any) -> None:
-        errors.append(limit_error(loc, msg, limit, limits, **ctx))
-
-    info = DATASETS[spec.dataset.name]
-    ds, tr = spec.dataset, spec.training
+def _check_dataset(spec: m.JobSpec, issues: Issues, datasets_dir: Path | None) -> None:
+    ds = spec.dataset
+    info = DATASETS[ds.name]
+    reason = unavailable_reason(ds.name, datasets_dir)
+    if reason is not None:
+        issues.fail(
+            ("dataset", "name"), f"'{ds.name}' cannot be used here: {reason}", "dataset_unavailable", dataset=ds.name, reason=reason
+        )
     if info.kind != "toy2d" and ds.features != ["x1", "x2"]:
-        fail(
+        issues.fail(
             ("dataset", "features"),
             f"features apply to 2-D datasets only; '{ds.name}' is {info.kind}: leave them at ['x1', 'x2']",
             "features_2d_only",
             dataset=ds.name,
             kind=info.kind,
         )
-    if ds.n_samples > limits.max_samples:
-        over(
+
+
+def _check_sizes(spec: m.JobSpec, issues: Issues) -> None:
+    limits = issues.limits
+    if spec.dataset.n_samples > limits.max_samples:
+        issues.over(
             ("dataset", "n_samples"),
             f"at most {limits.max_samples} samples on this server (limit max_samples)",
             "max_samples",
-            value=ds.n_samples,
+            value=spec.dataset.n_samples,
         )
-    if tr.epochs > limits.max_epochs:
-        over(("training", "epochs"), f"at most {limits.max_epochs} epochs on this server (limit max_epochs)", "max_epochs", value=tr.epochs)
+    if spec.training.epochs > limits.max_epochs:
+        issues.over(
+            ("training", "epochs"),
+            f"at most {limits.max_epochs} epochs on this server (limit max_epochs)",
+            "max_epochs",
+            value=spec.training.epochs,
+        )
     if len(spec.model.layers) > limits.max_layers:
-        over(
+        issues.over(
             ("model", "layers"),
             f"at most {limits.max_layers} layers on this server (limit max_layers)",
             "max_layers",
             value=len(spec.model.layers),
         )
-    if info.task == "regression":
-        if tr.loss == "cross_entropy":
-            fail(
-                ("training", "loss"),
-                f"'{ds.name}' is a regression set: use loss 'mse' (cross-entropy needs classes)",
-                "regression_loss",
-                dataset=ds.name,
-            )
-        if spec.model.output.activation == "softmax":
-            fail(
-                ("model", "output", "activation"),
-                f"'{ds.name}' is a regression set: softmax over one output is always 1; use 'identity' or 'sigmoid'",
-                "regression_softmax",
-                dataset=ds.name,
-            )
 
-    shape: Shape = info.shape_for(list(ds.features))
+
+def _check_task(spec: m.JobSpec, issues: Issues) -> None:
+    """A regression set has no classes: no cross-entropy, no softmax over its single output."""
+    name = spec.dataset.name
+    if DATASETS[name].task != "regression":
+        return
+    if spec.training.loss == "cross_entropy":
+        issues.fail(
+            ("training", "loss"),
+            f"'{name}' is a regression set: use loss 'mse' (cross-entropy needs classes)",
+            "regression_loss",
+            dataset=name,
+        )
+    if spec.model.output.activation == "softmax":
+        issues.fail(
+            ("model", "output", "activation"),
+            f"'{name}' is a regression set: softmax over one output is always 1; use 'identity' or 'sigmoid'",
+            "regression_softmax",
+            dataset=name,
+        )
+
+
+def _walk_layers(spec: m.JobSpec, issues: Issues) -> ShapeReport:
+    """Each hidden layer's shapes through its kind's rule, then the output layer; stops at the first layer that cannot
+    take its input (later shapes are unknown; one clear error beats a cascade)."""
+    shape: Shape = DATASETS[spec.dataset.name].shape_for(list(spec.dataset.features))
     report = ShapeReport(input_shape=shape, n_outputs=output_units(spec), n_params=0)
     for index, (layer, name) in enumerate(zip(spec.model.layers, layer_names(spec.model.layers), strict=True)):
-        loc = ("model", "layers", index)
-        where = f"layer {index + 1} ({layer.type})"
-        at = {"layer": index + 1, "layer_type": layer.type}
-        out: Shape | None = shape
-        params = 0
-        if isinstance(layer, m.DenseLayer):
-            if layer.units > limits.max_units:
-                over((*loc, "units"), f"at most {limits.max_units} units a layer (limit max_units)", "max_units", value=layer.units, **at)
-            if len(shape) != 1:
-                fail(
-                    loc,
-                    f"{where} gets a {_fmt(shape)} image but dense needs a flat vector: add a flatten layer before it",
-                    "dense_needs_flat",
-                    shape=list(shape),
-                    **at,
-                )
-                out = None
-            else:
-                params = shape[0] * layer.units + (layer.units if layer.bias else 0)
-                out = (layer.units,)
-        elif isinstance(layer, m.Conv2dLayer):
-            if layer.filters > limits.max_filters:
-                over(
-                    (*loc, "filters"),
-                    f"at most {limits.max_filters} filters a layer (limit max_filters)",
-                    "max_filters",
-                    value=layer.filters,
-                    **at,
-                )
-            if len(shape) != 3:
-                fail(
-                    loc,
-                    f"{where} needs an image (channels, height, width) but gets {_fmt(shape)}: conv2d works on image datasets, before any flatten or dense",
-                    "conv_needs_image",
-                    shape=list(shape),
-                    **at,
-                )
-                out = None
-            else:
-                c, h, w = shape
-                oh, ow = (_window(s, layer.kernel_size, layer.stride, layer.padding) for s in (h, w))
-                if oh < 1 or ow < 1:
-                    fail(
-                        (*loc, "kernel_size"),
-                        f"{where}: a {layer.kernel_size}x{layer.kernel_size} kernel with padding {layer.padding} does not fit a {h}x{w} image; use kernel_size ≤ {min(h, w) + 2 * layer.padding}",
-                        "kernel_too_big",
-                        kernel=layer.kernel_size,
-                        padding=layer.padding,
-                        height=h,
-                        width=w,
-                        max=min(h, w) + 2 * layer.padding,
-                        **at,
-                    )
-                    out = None
-                else:
-                    params = c * layer.filters * layer.kernel_size**2 + layer.filters
-                    out = (layer.filters, oh, ow)
-        elif isinstance(layer, (m.MaxPool2dLayer, m.AvgPool2dLayer)):
-            if len(shape) != 3:
-                fail(
-                    loc,
-                    f"{where} needs an image (channels, height, width) but gets {_fmt(shape)}: pooling works on image datasets, before any flatten or dense",
-                    "pool_needs_image",
-                    shape=list(shape),
-                    **at,
-                )
-                out = None
-            else:
-                c, h, w = shape
-                stride = layer.stride or layer.kernel_size
-                oh, ow = (_window(s, layer.kernel_size, stride, 0) for s in (h, w))
-                if oh < 1 or ow < 1:
-                    fail(
-                        (*loc, "kernel_size"),
-                        f"{where}: a {layer.kernel_size}x{layer.kernel_size} window shrinks the {h}x{w} image to nothing; use kernel_size ≤ {min(h, w)}",
-                        "pool_too_big",
-                        kernel=layer.kernel_size,
-                        height=h,
-                        width=w,
-                        max=min(h, w),
-                        **at,
-                    )
-                    out = None
-                else:
-                    out = (c, oh, ow)
-        elif isinstance(layer, m.FlattenLayer):
-            out = (_prod(shape),)
-        elif isinstance(layer, m.BatchNormLayer):
-            params = 2 * shape[0]
-            if len(shape) == 1 and tr.batch_size == 1 and not any(e["ctx"]["code"] == "batchnorm_batch" for e in errors):
-                # BatchNorm1d normalises each unit over the batch: one sample has nothing to normalise against.
-                fail(("training", "batch_size"), "batchnorm needs batches of at least 2 samples", "batchnorm_batch", min=2, batch_size=1)
-        elif isinstance(layer, m.LRNLayer) and len(shape) != 3:
-            fail(
-                loc,
-                f"{where} normalises across channels and needs an image (channels, height, width) but gets {_fmt(shape)}: put it after a conv2d",
-                "lrn_needs_image",
-                shape=list(shape),
-                **at,
-            )
-            out = None
+        kind = KINDS[layer.type]
+        out = kind.out_shape(layer, shape, Site(index, layer, issues))
         if out is None:
-            break  # later shapes are unknown; one clear error beats a cascade
+            return report
+        params = kind.params(layer, shape, out)
         report.layers.append(LayerShape(index, name, layer.type, shape, out, params))
         report.n_params += params
         shape = out
-    else:
-        if len(shape) != 1:
-            fail(
-                ("model", "output"),
-                f"the output layer is dense and gets a {_fmt(shape)} image: add a flatten layer at the end of model.layers",
-                "output_needs_flat",
-                shape=list(shape),
-            )
-        else:
-            params = shape[0] * report.n_outputs + report.n_outputs
-            report.layers.append(LayerShape(None, "output", "dense", shape, (report.n_outputs,), params))
-            report.n_params += params
-    if not errors and report.n_params > limits.max_params:
-        over(
-            ("model", "layers"),
-            f"the network has {report.n_params:,} parameters; at most {limits.max_params:,} are allowed (limit max_params)",
-            "max_params",
-            value=report.n_params,
+    if len(shape) != 1:
+        issues.fail(
+            ("model", "output"),
+            f"the output layer is dense and gets a {fmt_shape(shape)} image: add a flatten layer at the end of model.layers",
+            "output_needs_flat",
+            shape=list(shape),
         )
-    if errors:
-        raise SpecError(errors)
+        return report
+    params = shape[0] * report.n_outputs + report.n_outputs
+    report.layers.append(LayerShape(None, "output", "dense", shape, (report.n_outputs,), params))
+    report.n_params += params
     return report
 
 
-def _prod(shape: Shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
+def _check_params(report: ShapeReport, issues: Issues) -> None:
+    if report.n_params > issues.limits.max_params:
+        issues.over(
+            ("model", "layers"),
+            f"the network has {report.n_params:,} parameters; at most {issues.limits.max_params:,} are allowed (limit max_params)",
+            "max_params",
+            value=report.n_params,
+        )
+
+
+def _check_batches(spec: m.JobSpec, report: ShapeReport, issues: Issues) -> None:
+    """Batchnorm in training mode normalises each channel over the batch (and, for images, the map): it needs two values
+    a channel in every batch. The batches are the trainer's own (spec.batches), from the real training-set size."""
+    per_sample = [s.in_shape for s in report.layers if s.type == "batchnorm"]
+    if not per_sample:
+        return
+    ds, tr = spec.dataset, spec.training
+    n_train, _ = train_test_sizes(ds.name, ds.n_samples, ds.test_fraction, ds.train_limit)
+    single = any(len(s) == 1 or s[1] * s[2] == 1 for s in per_sample)  # one value a channel per sample
+    if single and smallest_batch(n_train, tr.batch_size, merge_single=True) < 2:
+        if tr.batch_size == 1:
+            issues.fail(("training", "batch_size"), "batchnorm needs batches of at least 2 samples", "batchnorm_batch", min=2, batch_size=1)
+        else:
+            issues.fail(
+                ("training", "batch_size"),
+                f"batchnorm needs batches of at least 2 samples, but {n_train} training sample(s) in batches of {tr.batch_size} "
+                "leave a batch of 1: raise batch_size, n_samples or train_limit",
+                "batchnorm_batch",
+                min=2,
+                batch_size=1,
+                train_samples=n_train,
+            )
+
+
+def _check_memory(spec: m.JobSpec, report: ShapeReport, issues: Issues) -> None:
+    estimate = memory_estimate(spec, report)
+    report.memory_mb = estimate.total_mb
+    budget = issues.limits.max_worker_memory_mb
+    if estimate.total_mb > budget:
+        reduce = estimate.what_to_reduce()
+        issues.over(
+            estimate.loc(),
+            f"this job would need about {estimate.total_mb:,} MB in its worker; at most {budget:,} MB are allowed "
+            f"(limit max_worker_memory_mb): reduce {', '.join(reduce)}",
+            "max_worker_memory_mb",
+            value=estimate.total_mb,
+            reduce=reduce,
+        )

@@ -30,9 +30,10 @@ MAX_SAMPLES = 100_000
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo like `unit` must not be silently ignored."""
+    """Unknown fields are errors: a typo like `unit` must not be silently ignored. NaN, infinities and numbers beyond
+    float range (JSON's 1e400 parses as infinity) are errors in every float field, naming it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # --- dataset -------------------------------------------------------------------------------------

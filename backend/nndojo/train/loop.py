@@ -21,15 +21,17 @@ from torch import Tensor
 from nndojo.datasets import feature_grid, load_dataset
 from nndojo.nn.build import build_model, count_params
 from nndojo.spec import models as m
+from nndojo.spec.batches import batch_bounds
 from nndojo.spec.check import check_spec
+from nndojo.spec.memory import ACTIVATION_BUDGET, PROBE_BATCH, TRAIN_EVAL_CAP
+from nndojo.train.heap import map_large_blocks
 from nndojo.train.losses import make_loss
 from nndojo.train.optimizers import make_optimizer, set_lr
-from nndojo.train.probes import PROBE_BATCH, TRAIN_EVAL_CAP, Grid, Probes, Split, boundary_due
+from nndojo.train.probes import Grid, Probes, Split, boundary_due
 from nndojo.train.rounding import sig
 from nndojo.train.schedules import lr_at
 
 Emit = Callable[[dict[str, Any]], None]
-ACTIVATION_BUDGET = 1 << 22  # floats one evaluation chunk may produce in its largest layer
 
 
 def available_devices() -> list[str]:
@@ -55,18 +57,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def batch_bounds(n: int, batch_size: int | str, has_batchnorm1d: bool) -> list[tuple[int, int]]:
-    """[start, stop) of each batch of an epoch; 'full' and oversize batches are clamped to the training set.
-
-    BatchNorm1d cannot normalise a batch of one in training mode, so a trailing single sample joins the batch before it.
-    """
-    size = n if batch_size == "full" else min(int(batch_size), n)
-    bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
-    if has_batchnorm1d and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-        bounds[-2:] = [(bounds[-2][0], n)]
-    return bounds
 
 
 class GradNorms:
@@ -166,6 +156,7 @@ def train(
     """
     started = time.perf_counter()
     report = check_spec(spec)
+    map_large_blocks()
     dev = resolve_device(device or spec.device)
     if dev.type == "cpu":
         torch.set_num_threads(threads or 1)
@@ -180,7 +171,8 @@ def train(
 
     torch.manual_seed(spec.seed)
     model = build_model(spec, report).to(dev)
-    has_bn1d = any(isinstance(mod, torch.nn.BatchNorm1d) for mod in model.modules())
+    # batchnorm with one value a channel per sample (after dense, or on a 1x1 map) cannot take a batch of one
+    merge_single = any(s.type == "batchnorm" and math.prod(s.in_shape[1:]) == 1 for s in report.layers)
     loss_fn = make_loss(tr.loss, spec.model.output.activation, task, report.n_outputs)
     optimizer = make_optimizer(tr.optimizer, model.parameters())
     grad_norms = GradNorms(model.layer_params(), dev)
@@ -192,7 +184,7 @@ def train(
     n = x_train.shape[0]
     shuffle = torch.Generator().manual_seed(spec.seed)
     # The train metrics' samples, fixed for the job (all of them up to TRAIN_EVAL_CAP), in an order whose first
-    # PROBE_BATCH samples are the probe batch: a seeded random sample whose activations the first chunk yields.
+    # PROBE_BATCH samples are the probe batch: a seeded random sample whose activations the first chunks yield.
     cap = min(TRAIN_EVAL_CAP, eval_limit or TRAIN_EVAL_CAP)
     fixed = torch.randperm(n, generator=shuffle)[:cap]
     order = torch.cat([fixed[:PROBE_BATCH].sort().values, fixed[PROBE_BATCH:].sort().values]).to(dev)
@@ -203,12 +195,12 @@ def train(
         xs, ys, inputs = feature_grid(data.features, spec.probes.boundary_resolution)
         grid = Grid([round(float(v), 4) for v in xs], [round(float(v), 4) for v in ys], torch.from_numpy(inputs).to(dev))
     widest = max(math.prod(layer.out_shape) for layer in report.layers)
-    chunk = max(PROBE_BATCH, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
+    chunk = max(1, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
     probes = Probes(
         model, loss_fn, task=task, train=train_eval, test=test, probe_n=PROBE_BATCH, grid=grid, bins=spec.probes.histogram_bins, chunk=chunk
     )
     del train_eval, test  # the probes hold them stacked into one tensor; no second copy on the device
-    bounds = batch_bounds(n, tr.batch_size, has_bn1d)
+    bounds = batch_bounds(n, tr.batch_size, merge_single)
     full_batch = len(bounds) == 1
 
     emit({"type": "status", "status": "running", "device": str(dev), "n_params": count_params(model)})

@@ -16,11 +16,10 @@ from torch import Tensor, nn
 
 from nndojo.nn.activations import output_activation
 from nndojo.nn.build import LayerInfo, Net
+from nndojo.spec.memory import PROBE_VALUES
 from nndojo.train.losses import LossFn, class1_probability, predicted_class
 from nndojo.train.rounding import SIG_DIGITS, json_list, places, sig_array, sig_round
 
-PROBE_BATCH = 256  # training samples whose activations are described every epoch
-TRAIN_EVAL_CAP = 10_000  # training samples the train loss and accuracy are measured on (a fixed subset beyond this)
 SMALL_WEIGHTS = 100  # layers with at most this many weights also send the values ("for tiny nets, the values")
 FILTER_VALUES = 2048  # first conv layers with at most this many weights send their filters
 HIST_BATCH_MAX = 1 << 21  # most values histogrammed in one batched op (it keeps four float vectors that long)
@@ -34,6 +33,18 @@ def boundary_due(epoch: int, epochs: int) -> bool:
     """Whether epoch `epoch` of `epochs` carries the decision boundary (the page keeps showing the latest one)."""
     stride = -(-epochs // BOUNDARY_MAX)
     return epoch <= BOUNDARY_EVERY_EPOCH or epoch == epochs or epoch % stride == 0
+
+
+def _finite_range(values: Tensor) -> tuple[float, float]:
+    """min and max of the finite values, (-1, 1) if none: without boolean indexing, whose index tensor costs 8 bytes a value."""
+    finite = torch.isfinite(values)
+    if bool(finite.all()):
+        lo, hi = torch.aminmax(values)
+    elif bool(finite.any()):
+        lo, hi = torch.where(finite, values, math.inf).min(), torch.where(finite, values, -math.inf).max()
+    else:
+        return -1.0, 1.0
+    return float(lo), float(hi)
 
 
 @dataclass
@@ -106,7 +117,9 @@ class Probes:
         self.x = torch.cat([train.x, test.x, *([grid.inputs] if grid is not None else [])])
         self.y = torch.cat([train.y, test.y])
         self.probe_n = min(probe_n, self.n_train)  # the probe batch is the train rows' head, never a test row
-        self.bins, self.chunk = bins, max(chunk, self.probe_n)
+        # samples whose outputs each layer keeps: the probe batch, or its head where the layer is wide (bounded memory)
+        self.keep = {info.name: min(self.probe_n, max(1, PROBE_VALUES // info.size)) for info in model.layer_infos}
+        self.bins, self.chunk = bins, chunk
         self.classify = task == "classification"
         self.ranges: dict[str, tuple[float, float]] = {}
         self.edges: dict[str, list[float]] = {}
@@ -119,16 +132,20 @@ class Probes:
     # --- pieces -----------------------------------------------------------------------------------
 
     def _forward(self, rows: int) -> tuple[Tensor, dict[str, Tensor]]:
-        """z for the first `rows` stacked rows, in chunks, and the probe batch's activations from the first chunk."""
+        """z for the first `rows` stacked rows, in chunks, and each layer's kept probe activations from the first chunks."""
         zs: list[Tensor] = []
-        acts: dict[str, Tensor] = {}
+        parts: dict[str, list[Tensor]] = {name: [] for name in self.keep}
         for start in range(0, rows, self.chunk):
             xb = self.x[start : min(start + self.chunk, rows)]
-            if start == 0:
-                z, acts = self.model.forward_probe(xb, keep=self.probe_n)
+            need = {name: keep - start for name, keep in self.keep.items() if keep > start}
+            if need:
+                z, acts = self.model.forward_probe(xb, keep=need)
+                for name, part in acts.items():
+                    parts[name].append(part)
             else:
                 z = self.model(xb)
             zs.append(z)
+        acts = {name: got[0] if len(got) == 1 else torch.cat(got) for name, got in parts.items()}
         return (zs[0] if len(zs) == 1 else torch.cat(zs)), acts
 
     def _metrics(self, z: Tensor) -> Tensor:
@@ -149,8 +166,7 @@ class Probes:
         if info is not None and info.bounded is not None:
             lo, hi = info.bounded
         else:
-            finite = values[torch.isfinite(values)]
-            lo, hi = (float(finite.min()), float(finite.max())) if finite.numel() else (-1.0, 1.0)
+            lo, hi = _finite_range(values)
             if info is None:  # weights
                 a = max(abs(lo), abs(hi))
                 lo, hi = (-a, a) if a > 0 else (-1.0, 1.0)

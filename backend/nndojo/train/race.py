@@ -41,7 +41,7 @@ FUNCTIONS: dict[str, tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 
 
 class RaceRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     function: RaceFunction = "bowl"
     start: tuple[float, float] = Field((-7.0, 2.0), description=f"the starting point, each coordinate within ±{START_BOUND:g}")
