@@ -54,12 +54,19 @@ function select(id) {
   showClass(id, merge);
 }
 
+/** What the list and the head show of a class: they are drawn again only when it changes (not on every poll, which
+ * would move the caret of a class name being typed). */
+function shown(c) {
+  return JSON.stringify([c.name, c.code, c.open, (c.students || []).map((s) => [s.id, s.jobs])]);
+}
+
 /** A fresh copy of one class (from the live poll or a PATCH): the list and the head follow it. */
 function merge(cls) {
   const i = classes.findIndex((c) => c.id === cls.id);
   if (i < 0) return;
+  const before = shown(classes[i]);
   classes[i] = { ...classes[i], ...cls };
-  drawAll();
+  if (shown(classes[i]) !== before) drawAll();
 }
 
 async function create(event) {

@@ -3,8 +3,8 @@
 // still going (or not read yet) only its new epochs' scalars, GET /metrics?after=last_seq; never whole event logs.
 
 import { api, ApiError, jobList } from "../api.js";
-import { h, render, toast } from "../dom.js";
-import { onLang, t } from "../i18n.js";
+import { h, toast } from "../dom.js";
+import { getLang, onLang, t } from "../i18n.js";
 import { settingsText } from "../names.js";
 import { sparkline } from "./sparkline.js";
 
@@ -14,6 +14,8 @@ const FINAL = new Set(["completed", "failed", "cancelled", "diverged"]);
 const ACTIVE = new Set(["queued", "running"]);
 
 let root = null;
+let parts = null; // the panel's fixed elements: title, hint, error, table (thead, tbody), empty note
+const rowCache = new Map(); // row key (job id, or student:id) -> {sig, tr}
 let classId = null;
 let onClassData = () => {};
 let students = [];
@@ -148,39 +150,61 @@ function ownerOf(job) {
   return job.owner ? job.owner.name : "–";
 }
 
-function jobRow(job, first) {
+/** What a job's row shows; the row is rebuilt only when this changes (a click on a row being replaced would be lost). */
+function jobView(job, first) {
   const s = series.get(job.id);
-  const trainAcc = s && s.trainAcc !== null ? s.trainAcc : job.final?.train?.accuracy;
-  const testAcc = s && s.testAcc !== null ? s.testAcc : job.final?.test?.accuracy;
   const loss = s ? s.loss : [];
-  const total = job.settings ? job.settings.epochs : job.spec?.training?.epochs;
-  const setup = settingsText(job.settings);
   const finite = loss.filter((v) => typeof v === "number" && Number.isFinite(v));
-  const sparkLabel = finite.length ? t("teacher.sparkLabel", { first: lossText(finite[0]), last: lossText(finite.at(-1)) }) : "";
+  return {
+    job,
+    first,
+    owner: first ? ownerOf(job) : "",
+    trainAcc: s && s.trainAcc !== null ? s.trainAcc : job.final?.train?.accuracy,
+    testAcc: s && s.testAcc !== null ? s.testAcc : job.final?.test?.accuracy,
+    total: job.settings ? job.settings.epochs : job.spec?.training?.epochs,
+    loss,
+    firstLoss: finite[0],
+    lastLoss: finite.at(-1),
+  };
+}
+
+function jobSignature(v) {
+  const j = v.job;
+  return JSON.stringify([getLang(), v.first, v.owner, j.name, j.shared, j.status, j.epoch, v.total, j.settings, v.trainAcc, v.testAcc, v.loss.length, v.lastLoss]);
+}
+
+function jobRow(v) {
+  const { job } = v;
+  const setup = settingsText(job.settings);
+  const sparkLabel = v.lastLoss !== undefined ? t("teacher.sparkLabel", { first: lossText(v.firstLoss), last: lossText(v.lastLoss) }) : "";
   return h(
     "tr",
-    { "data-job": job.id, class: first ? "first" : "" },
-    h("td", { class: "student" }, first ? ownerOf(job) : ""),
+    { "data-job": job.id, class: v.first ? "first" : "" },
+    h("td", { class: "student" }, v.owner),
     h("td", { class: "run-name" }, h("span", { class: "name-text" }, job.name), job.shared ? h("span", { class: "badge shared", "data-shared": job.id }, t("compare.shared")) : null),
     h("td", { class: "setup", title: setup }, setup),
     h("td", {}, h("span", { class: "status-pill", "data-status": job.status }, t(`run.status.${job.status}`, {}, job.status))),
-    h("td", { class: "num" }, `${job.epoch ?? "–"} / ${total ?? "–"}`),
-    h("td", { class: "num" }, pct(trainAcc)),
-    h("td", { class: "num" }, pct(testAcc)),
-    h("td", { class: "spark" }, loss.length ? sparkline(loss, { label: sparkLabel }) : null, h("span", { class: "spark-last" }, finite.length ? lossText(finite.at(-1)) : "")),
+    h("td", { class: "num" }, `${job.epoch ?? "–"} / ${v.total ?? "–"}`),
+    h("td", { class: "num" }, pct(v.trainAcc)),
+    h("td", { class: "num" }, pct(v.testAcc)),
+    h("td", { class: "spark" }, v.loss.length ? sparkline(v.loss, { label: sparkLabel }) : null, h("span", { class: "spark-last" }, v.lastLoss !== undefined ? lossText(v.lastLoss) : "")),
     h(
       "td",
       { class: "actions" },
       h("a", { class: "btn small", href: `./?run=${encodeURIComponent(job.id)}`, target: "_blank", rel: "noopener", "aria-label": t("teacher.openRunLabel", { name: job.name }), "data-open": job.id }, t("teacher.openRun")),
-      h("button", { type: "button", class: "btn small", "aria-pressed": String(Boolean(job.shared)), "data-share": job.id, "data-key": `share-${job.id}`, onclick: () => share(job) }, t(job.shared ? "teacher.unshare" : "teacher.share")),
-      ACTIVE.has(job.status) ? h("button", { type: "button", class: "btn small", "data-cancel": job.id, "data-key": `cancel-${job.id}`, onclick: () => cancel(job) }, t("teacher.cancel")) : null,
-      h("button", { type: "button", class: "btn small danger", "data-delete": job.id, "data-key": `delete-${job.id}`, onclick: () => remove(job) }, t("teacher.delete")),
+      h("button", { type: "button", class: "btn small", "aria-pressed": String(Boolean(job.shared)), "data-share": job.id, onclick: () => share(job) }, t(job.shared ? "teacher.unshare" : "teacher.share")),
+      ACTIVE.has(job.status) ? h("button", { type: "button", class: "btn small", "data-cancel": job.id, onclick: () => cancel(job) }, t("teacher.cancel")) : null,
+      h("button", { type: "button", class: "btn small danger", "data-delete": job.id, onclick: () => remove(job) }, t("teacher.delete")),
     ),
   );
 }
 
-/** Students by name, each with their runs newest first; a student without runs still gets a row. */
-function rows() {
+function emptyRow(student) {
+  return h("tr", { class: "first no-runs", "data-student": student.id }, h("td", { class: "student" }, student.name), h("td", { colspan: 8, class: "muted" }, t("teacher.noRuns")));
+}
+
+/** Students by name, each with their runs newest first (a student without runs still gets a row): [{key, sig, build}]. */
+function rowItems() {
   const byOwner = new Map();
   for (const job of jobs) {
     const key = job.owner ? job.owner.id : "";
@@ -189,38 +213,74 @@ function rows() {
   }
   const people = [...students].sort((a, b) => a.name.localeCompare(b.name));
   const out = [];
+  const addJobs = (list) =>
+    list.forEach((job, i) => {
+      const v = jobView(job, i === 0);
+      out.push({ key: job.id, sig: jobSignature(v), build: () => jobRow(v) });
+    });
   for (const student of people) {
     const mine = byOwner.get(student.id) || [];
     byOwner.delete(student.id);
-    if (!mine.length) {
-      out.push(h("tr", { class: "first no-runs", "data-student": student.id }, h("td", { class: "student" }, student.name), h("td", { colspan: 8, class: "muted" }, t("teacher.noRuns"))));
-    }
-    mine.forEach((job, i) => out.push(jobRow(job, i === 0)));
+    if (!mine.length) out.push({ key: `student:${student.id}`, sig: JSON.stringify([getLang(), student.name]), build: () => emptyRow(student) });
+    addJobs(mine);
   }
-  for (const rest of byOwner.values()) rest.forEach((job, i) => out.push(jobRow(job, i === 0))); // the teacher's own, or a student already gone
+  for (const rest of byOwner.values()) addJobs(rest); // the teacher's own, or a student already gone
   return out;
+}
+
+/** Put these rows in the table, reusing every row whose signature is unchanged and touching only the others. */
+function reconcile(tbody, items) {
+  const nodes = items.map(({ key, sig, build }) => {
+    const hit = rowCache.get(key);
+    if (hit && hit.sig === sig) return hit.tr;
+    const tr = build();
+    rowCache.set(key, { sig, tr });
+    return tr;
+  });
+  const keys = new Set(items.map((x) => x.key));
+  for (const key of [...rowCache.keys()]) if (!keys.has(key)) rowCache.delete(key);
+  const current = [...tbody.children];
+  const inPlace = current.length === nodes.length && nodes.every((n, i) => n === current[i] || !n.isConnected);
+  if (inPlace) nodes.forEach((n, i) => n !== current[i] && current[i].replaceWith(n));
+  else tbody.replaceChildren(...nodes);
+}
+
+function headerRow() {
+  const headers = [t("col.student"), t("col.name"), t("col.setup"), t("col.status"), t("col.epoch"), t("col.trainAcc"), t("col.testAcc"), t("col.loss"), t("col.actions")];
+  return h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)));
 }
 
 function draw() {
   if (!root) return;
-  const headers = [t("col.student"), t("col.name"), t("col.setup"), t("col.status"), t("col.epoch"), t("col.trainAcc"), t("col.testAcc"), t("col.loss"), t("col.actions")];
-  const body = rows();
-  render(
-    root,
-    h("div", { class: "toolbar" }, h("h2", { id: "runs-title" }, t("teacher.runs")), h("span", { class: "hint" }, t("teacher.runsHint"))),
-    error ? h("div", { class: "alert error", role: "alert" }, t("teacher.refreshFailed", { msg: error.status === 0 ? t("app.serverDown") : error.message })) : null,
-    h(
-      "div",
-      { class: "table-wrap runs-wrap" },
-      body.length
-        ? h("table", { class: "runs class-runs", id: "class-runs", "aria-labelledby": "runs-title" }, h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))), h("tbody", {}, body))
-        : h("p", { class: "empty-note", id: "no-students" }, !classId ? "" : loaded ? t("teacher.noStudents") : t("app.loading")),
-    ),
-  );
+  parts.title.textContent = t("teacher.runs");
+  parts.hint.textContent = t("teacher.runsHint");
+  const message = error ? t("teacher.refreshFailed", { msg: error.status === 0 ? t("app.serverDown") : error.message }) : "";
+  parts.error.textContent = message;
+  parts.error.hidden = !message;
+  const items = rowItems();
+  parts.table.hidden = !items.length;
+  parts.empty.hidden = Boolean(items.length);
+  parts.empty.textContent = !classId ? "" : loaded ? t("teacher.noStudents") : t("app.loading");
+  if (parts.lang !== getLang()) {
+    parts.thead.replaceChildren(headerRow());
+    parts.lang = getLang();
+  }
+  reconcile(parts.tbody, items);
 }
 
 export function mountRuns(el) {
   root = el;
+  parts = {
+    title: h("h2", { id: "runs-title" }),
+    hint: h("span", { class: "hint" }),
+    error: h("div", { class: "alert error", role: "alert", hidden: true }),
+    thead: h("thead"),
+    tbody: h("tbody"),
+    empty: h("p", { class: "empty-note", id: "no-students" }),
+    lang: null,
+  };
+  parts.table = h("table", { class: "runs class-runs", id: "class-runs", "aria-labelledby": "runs-title" }, parts.thead, parts.tbody);
+  root.replaceChildren(h("div", { class: "toolbar" }, parts.title, parts.hint), parts.error, h("div", { class: "table-wrap runs-wrap" }, parts.table, parts.empty));
   draw();
   onLang(draw);
   // Test and bench hook: how long each refresh (class, list and new metrics) took, in ms.
