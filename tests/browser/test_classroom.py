@@ -270,3 +270,33 @@ def test_limits_quota_and_a_deleted_class(open_page, console, classroom_url, job
     student.click("#tab-compare")  # lists runs: 401, the class and its students are gone
     student.wait_for_selector("#join-code")
     assert student.is_hidden("#main")
+
+
+def test_join_refusals_in_japanese(open_page, console):
+    """A closed class and a name already taken are said in the page's language, and the student can try again."""
+    console.expect_http(403, "/api/session")
+    console.expect_http(409, "/api/session")
+    teacher = open_page("/teacher")
+    teacher_login(teacher)
+    code = create_class(teacher, "Closed for now")
+    teacher.click("[data-key='class-open']")
+    teacher.wait_for_selector("#class-open-state.closed")
+
+    student = open_page("/", lang="ja")
+    student.wait_for_selector("#join-code")
+    student.fill("#join-code", code)
+    student.fill("#join-name", "Dai")
+    student.click("#gate-submit")
+    gate_error = student.locator("#gate-error")
+    gate_error.wait_for()
+    assert "締め切られて" in gate_error.inner_text()
+
+    teacher.click("[data-key='class-open']")
+    teacher.wait_for_selector("#class-open-state.open")
+    join(open_page("/"), code, "Dai")
+    student.click("#gate-submit")  # the same name again, now that the class is open
+    student.wait_for_function("document.querySelector('#gate-error').textContent.includes('すでに使われています')")
+    student.fill("#join-name", "Dai 2")
+    student.click("#gate-submit")
+    student.wait_for_selector("body[data-ready='true']")
+    assert student.inner_text("#who-name") == "Dai 2"
