@@ -102,6 +102,8 @@ def train(url: str, state_path: Path) -> None:
     health = wait_healthy(url)
     check(health.get("mode") == "classroom", f"/api/health says mode {health.get('mode')!r}, not 'classroom'")
     expect(httpx.get(f"{url}/api/jobs", timeout=30, trust_env=False), 401, "GET /api/jobs with no session")
+    for path in ("/docs", "/docs/assets/swagger-ui-bundle.js", "/redoc", "/docs/assets/redoc.standalone.js"):  # offline docs
+        check(httpx.get(url + path, timeout=30, trust_env=False).status_code == 200, f"GET {path} is not 200 in the image")
     boss = teacher(url)
     klass = expect(boss.post("/api/classes", json={"name": "docker smoke"}), 201, "create a class")
     student = httpx.Client(base_url=url, timeout=30, trust_env=False)
