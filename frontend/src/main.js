@@ -13,7 +13,7 @@ import { currentRun, mountTraining, onRunFinished } from "./training.js";
 import { chartTimes, mountDashboard, refresh as refreshCharts } from "./charts/dashboard.js";
 import { mountHistory, setCurrentJob, showHistory } from "./history.js";
 import { mountRace, showRace } from "./race.js";
-import { markBooted, mountWho, requireSession } from "./session.js";
+import { mountWho, requireSession } from "./session.js";
 
 let view = "play";
 
@@ -102,7 +102,6 @@ async function boot() {
   });
   onLang(() => applyStatic());
   window.nndojo = Object.assign(window.nndojo || {}, { ready: true, showView, chartTimes, shareLink: linkToShare });
-  markBooted();
   document.body.dataset.ready = "true";
 }
 

@@ -9,15 +9,10 @@ import { showGate } from "./gate.js";
 let mode = "personal";
 let user = null;
 let klass = null; // a student's class: {id, name, limits}
-let booted = false;
 let gateRole = "student";
 
 export function isClassroom() {
   return mode === "classroom";
-}
-
-export function currentUser() {
-  return user;
 }
 
 export function isTeacher() {
@@ -67,15 +62,11 @@ async function readSession(role) {
   }
 }
 
-/** The app is up: a later 401 reloads it after the new join, so no panel keeps state from the old session. */
-export function markBooted() {
-  booted = true;
-}
-
+/** A 401 after the page was up: the join (or login) screen, then a reload, so no panel keeps the old session's state. */
 function sessionLost() {
   if (document.body.dataset.gate) return;
   user = null;
-  showGate(gateRole).then(() => (booted ? location.reload() : undefined));
+  showGate(gateRole).then(() => location.reload());
 }
 
 export async function logout() {

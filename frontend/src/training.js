@@ -164,8 +164,7 @@ function onEvent(ev) {
     } else if (ev.status === "failed") {
       // A failure with a code (the class's time limit, storage) is said in the page's language; else the server's text.
       alert = { kind: "error", text: () => (ev.error_code ? t(`run.error.${ev.error_code}`, {}, "") : "") || t("run.failed", { msg: ev.error || "?" }) };
-    }
-    else if (ev.status === "completed" && endedWorse(run)) {
+    } else if (ev.status === "completed" && endedWorse(run)) {
       // Not NaN, yet no better than the untrained net: a step size that overshoots every time (or one far too small).
       const lr = run.spec.training.optimizer.lr;
       const smaller = roundLr(lr / 10);

@@ -4,7 +4,7 @@
 import { ApiError } from "../api.js";
 import { h } from "../dom.js";
 import { applyStatic, getLang, initLang, onLang, setLang, t } from "../i18n.js";
-import { isClassroom, markBooted, mountWho, requireSession } from "../session.js";
+import { isClassroom, mountWho, requireSession } from "../session.js";
 import { mountClasses } from "./classes.js";
 import { mountLimits } from "./limits.js";
 import { mountRuns } from "./runs.js";
@@ -36,7 +36,6 @@ async function boot() {
   mountRuns(document.getElementById("class-runs-panel"));
   mountLimits(document.getElementById("limits-panel"));
   await mountClasses(document.getElementById("classes-panel"), document.getElementById("class-head"));
-  markBooted();
   document.body.dataset.ready = "true";
 }
 
