@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "scripts" / "docker-smoke.sh"
@@ -27,6 +28,22 @@ def skip_reason() -> str | None:
     if not shutil.which("dockerd") and not shutil.which("apt-get"):
         return "no dockerd and no apt-get to install Debian's docker.io"
     return None
+
+
+def test_the_compose_files_and_dockerfile_state_the_deployment() -> None:
+    """What the smoke test cannot see on a machine without a GPU or a registry, read from the files themselves."""
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["nndojo"]
+    assert service["ports"] == ["8000:8000"] and service["init"] is True and service["shm_size"]
+    assert service["volumes"] == ["nndojo-data:/data"] and service["environment"]["NNDOJO_MODE"] == "classroom"
+    assert service["build"]["args"]["BASE_IMAGE"] == "${NNDOJO_BASE_IMAGE:-python:3.11-slim-bookworm}"
+    gpu = yaml.safe_load((ROOT / "docker-compose.gpu.yml").read_text())["services"]["nndojo"]
+    assert gpu["deploy"]["resources"]["reservations"]["devices"] == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=python:3.11-slim-bookworm" in dockerfile and "\nUSER nndojo\n" in dockerfile
+    assert "HEALTHCHECK" in dockerfile and "/api/health" in dockerfile and "NNDOJO_MODE=classroom" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignored[ignored.index("*") :][:1] == ["*"]  # everything is left out but what the image copies
+    assert not any(line.startswith("!") and any(name in line for name in (".venv", "data", "wheels", "test-artifacts", ".git")) for line in ignored)
 
 
 @pytest.mark.slow
