@@ -24,10 +24,11 @@ from nndojo.spec import models as m
 from nndojo.spec.batches import batch_bounds
 from nndojo.spec.check import check_spec
 from nndojo.spec.memory import ACTIVATION_BUDGET, PROBE_BATCH, TRAIN_EVAL_CAP
+from nndojo.train.budget import EventPlan
 from nndojo.train.heap import map_large_blocks
 from nndojo.train.losses import make_loss
 from nndojo.train.optimizers import make_optimizer, set_lr
-from nndojo.train.probes import Grid, Probes, Split, boundary_due
+from nndojo.train.probes import Grid, Probes, Split
 from nndojo.train.rounding import sig
 from nndojo.train.schedules import lr_at
 
@@ -201,6 +202,7 @@ def train(
     )
     del train_eval, test  # the probes hold them stacked into one tensor; no second copy on the device
     bounds = batch_bounds(n, tr.batch_size, merge_single)
+    plan = EventPlan.for_job(spec, report)
     full_batch = len(bounds) == 1
 
     emit({"type": "status", "status": "running", "device": str(dev), "n_params": count_params(model)})
@@ -208,7 +210,7 @@ def train(
     base_lr = tr.optimizer.lr
 
     def epoch_event(epoch: int, lr: float, means: Tensor | None) -> tuple[dict[str, Any], bool]:
-        body = probes.measure(means, boundary_due(epoch, tr.epochs))
+        body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch))
         event = {"type": "epoch", "epoch": epoch, "step": steps, "elapsed_s": round(time.perf_counter() - started, 3), "lr": lr} | body
         finite = body["train"]["loss"] is not None and body["test"]["loss"] is not None
         return event, finite

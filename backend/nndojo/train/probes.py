@@ -25,14 +25,6 @@ FILTER_VALUES = 2048  # first conv layers with at most this many weights send th
 HIST_BATCH_MAX = 1 << 21  # most values histogrammed in one batched op (it keeps four float vectors that long)
 HIST_MARGIN = 0.5  # epoch 0's range widened by this share of its span on each side
 BOUNDARY_DECIMALS = 2  # a heatmap shows no finer shade; 3 places made a 100-epoch job's events 1.9 MB, 2 places 1.6 MB
-BOUNDARY_EVERY_EPOCH = 10  # the first epochs, where the boundary moves most, all carry it
-BOUNDARY_MAX = 50  # beyond those, about this many evenly spaced epochs (and the last) carry it: a job's log stays bounded
-
-
-def boundary_due(epoch: int, epochs: int) -> bool:
-    """Whether epoch `epoch` of `epochs` carries the decision boundary (the page keeps showing the latest one)."""
-    stride = -(-epochs // BOUNDARY_MAX)
-    return epoch <= BOUNDARY_EVERY_EPOCH or epoch == epochs or epoch % stride == 0
 
 
 def _finite_range(values: Tensor) -> tuple[float, float]:
@@ -131,13 +123,15 @@ class Probes:
 
     # --- pieces -----------------------------------------------------------------------------------
 
-    def _forward(self, rows: int) -> tuple[Tensor, dict[str, Tensor]]:
-        """z for the first `rows` stacked rows, in chunks, and each layer's kept probe activations from the first chunks."""
+    def _forward(self, rows: int, probe: bool = True) -> tuple[Tensor, dict[str, Tensor]]:
+        """z for the first `rows` stacked rows, in chunks, and (with `probe`) each layer's kept probe activations from the
+        first chunks."""
         zs: list[Tensor] = []
-        parts: dict[str, list[Tensor]] = {name: [] for name in self.keep}
+        keeps = self.keep if probe else {}
+        parts: dict[str, list[Tensor]] = {name: [] for name in keeps}
         for start in range(0, rows, self.chunk):
             xb = self.x[start : min(start + self.chunk, rows)]
-            need = {name: keep - start for name, keep in self.keep.items() if keep > start}
+            need = {name: keep - start for name, keep in keeps.items() if keep > start}
             if need:
                 z, acts = self.model.forward_probe(xb, keep=need)
                 for name, part in acts.items():
@@ -211,43 +205,21 @@ class Probes:
     # --- the epoch --------------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def measure(self, grad_norms: Tensor | None, with_boundary: bool = True) -> dict[str, Any]:
-        """train, test, layers and boundary of an epoch event; grad_norms is the epoch's per-layer mean (None at epoch 0)."""
+    def measure(self, grad_norms: Tensor | None, heavy: bool = True, layers: bool = True) -> dict[str, Any]:
+        """train and test of an epoch event; with `layers` each layer's scalars too, with `heavy` its histograms, values,
+        filters and the boundary as well (train.budget decides which epochs); grad_norms is the epoch's per-layer mean
+        (None at epoch 0)."""
+        layers = layers or heavy
         model = self.model
         for module in self.mode_modules:
             module.training = False
         try:
             # three regions of the one host copy: scalars (6 significant digits), weight values (4), raw (counts, boundary)
             scal, vals, raw = _Layout(), _Layout(), _Layout()
-            boundary_due = self.grid is not None and with_boundary
-            z, acts = self._forward(self.x.shape[0] if boundary_due else self.n_train + self.n_test)
+            boundary_due = self.grid is not None and heavy
+            z, acts = self._forward(self.x.shape[0] if boundary_due else self.n_train + self.n_test, probe=layers)
             metrics = scal.put(self._metrics(z))
-            layer_slots = []
-            hist_requests: list[tuple[str, Tensor, LayerInfo | None]] = []
-            for i, (info, module) in enumerate(zip(model.layer_infos, self.modules, strict=True)):
-                weight = module.weight
-                y = acts[info.name]
-                mean = y.mean()
-                std = torch.linalg.vector_norm(y - mean) / math.sqrt(y.numel())  # two passes, as exact as std_mean, 20× faster on CPU
-                parts = [torch.linalg.vector_norm(weight), mean, std]
-                if info.activation in SATURATING:
-                    parts.append(_saturated(y, info.activation))
-                if info.activation in DYING:
-                    parts.append(_dead(y))
-                if grad_norms is not None:
-                    parts.append(grad_norms[i])
-                slots = {"scalars": scal.put(torch.stack(parts))}
-                hist_requests += [(f"w:{info.name}", weight, None), (f"a:{info.name}", y, info)]
-                if isinstance(module, nn.Linear) and weight.numel() <= SMALL_WEIGHTS:
-                    slots["weights"] = vals.put(weight)
-                    if module.bias is not None:
-                        slots["bias"] = vals.put(module.bias)
-                if i == self.first_conv and weight.numel() <= FILTER_VALUES:
-                    slots["filters"] = vals.put(weight)
-                layer_slots.append(slots)
-            hist_slots = self._hists(raw, hist_requests)
-            for i, slots in enumerate(layer_slots):
-                slots["weight_hist"], slots["act_hist"] = hist_slots[2 * i], hist_slots[2 * i + 1]
+            layer_slots = self._layer_slots(acts, grad_norms, heavy, scal, vals, raw) if layers else []
             boundary = raw.put(self._boundary(z[self.n_train + self.n_test :])) if boundary_due else None
             host = torch.cat(scal.parts + vals.parts + raw.parts).cpu().numpy().astype(np.float64)
         finally:
@@ -263,38 +235,79 @@ class Probes:
             train, test = {"loss": m[0], "accuracy": m[1]}, {"loss": m[2], "accuracy": m[3]}
         else:
             train, test = {"loss": m[0], "accuracy": None}, {"loss": m[1], "accuracy": None}
-        body: dict[str, Any] = {"train": train, "test": test, "layers": []}
-        for info, module, slots in zip(model.layer_infos, self.modules, layer_slots, strict=True):
-            wn, mean, std, *rest = scalars[slots["scalars"]]
-            sat = rest.pop(0) if info.activation in SATURATING else 0.0
-            dead = rest.pop(0) if info.activation in DYING else 0.0
-            layer: dict[str, Any] = {
-                "name": info.name,
-                "type": info.type,
-                "grad_norm": rest.pop(0) if grad_norms is not None else 0.0,
-                "weight_norm": wn,
-                "weight_hist": self._hist_json(host, *slots["weight_hist"]),
-                "activation": {
-                    "mean": mean,
-                    "std": std,
-                    "saturated_fraction": sat,
-                    "dead_fraction": dead,
-                    "hist": self._hist_json(host, *slots["act_hist"]),
-                },
-            }
-            shape = tuple(module.weight.shape)
-            if "weights" in slots:
-                layer["weights"] = json_list(values[slots["weights"]].reshape(shape))
-                if "bias" in slots:
-                    layer["bias"] = json_list(values[slots["bias"]])
-            if "filters" in slots:
-                layer["filters"] = json_list(values[slots["filters"]].reshape(shape))
-            body["layers"].append(layer)
+        body: dict[str, Any] = {"train": train, "test": test}
+        if layers:
+            body["layers"] = [
+                self._layer_json(info, module, slots, scalars, values, host, grad_norms is not None)
+                for info, module, slots in zip(model.layer_infos, self.modules, layer_slots, strict=True)
+            ]
         if boundary is not None and self.grid is not None:
             res = (len(self.grid.ys), len(self.grid.xs))
             z = host[boundary].reshape(res)
             body["boundary"] = {"x": self.grid.xs, "y": self.grid.ys, "z": self._z_json(z)}
         return body
+
+    def _layer_slots(
+        self, acts: dict[str, Tensor], grad_norms: Tensor | None, heavy: bool, scal: _Layout, vals: _Layout, raw: _Layout
+    ) -> list[dict[str, Any]]:
+        """Each layer's measurements, placed in the host copy's regions: where each one sits."""
+        layer_slots = []
+        hist_requests: list[tuple[str, Tensor, LayerInfo | None]] = []
+        for i, (info, module) in enumerate(zip(self.model.layer_infos, self.modules, strict=True)):
+            weight = module.weight
+            y = acts[info.name]
+            mean = y.mean()
+            std = torch.linalg.vector_norm(y - mean) / math.sqrt(y.numel())  # two passes, as exact as std_mean, 20× faster on CPU
+            parts = [torch.linalg.vector_norm(weight), mean, std]
+            if info.activation in SATURATING:
+                parts.append(_saturated(y, info.activation))
+            if info.activation in DYING:
+                parts.append(_dead(y))
+            if grad_norms is not None:
+                parts.append(grad_norms[i])
+            slots: dict[str, Any] = {"scalars": scal.put(torch.stack(parts))}
+            if heavy:
+                hist_requests += [(f"w:{info.name}", weight, None), (f"a:{info.name}", y, info)]
+                if isinstance(module, nn.Linear) and weight.numel() <= SMALL_WEIGHTS:
+                    slots["weights"] = vals.put(weight)
+                    if module.bias is not None:
+                        slots["bias"] = vals.put(module.bias)
+                if i == self.first_conv and weight.numel() <= FILTER_VALUES:
+                    slots["filters"] = vals.put(weight)
+            layer_slots.append(slots)
+        if heavy:
+            hist_slots = self._hists(raw, hist_requests)
+            for i, slots in enumerate(layer_slots):
+                slots["weight_hist"], slots["act_hist"] = hist_slots[2 * i], hist_slots[2 * i + 1]
+        return layer_slots
+
+    def _layer_json(
+        self,
+        info: LayerInfo,
+        module: nn.Module,
+        slots: dict[str, Any],
+        scalars: list[Any],
+        values: np.ndarray,
+        host: np.ndarray,
+        has_grads: bool,
+    ) -> dict[str, Any]:
+        wn, mean, std, *rest = scalars[slots["scalars"]]
+        sat = rest.pop(0) if info.activation in SATURATING else 0.0
+        dead = rest.pop(0) if info.activation in DYING else 0.0
+        layer: dict[str, Any] = {"name": info.name, "type": info.type, "grad_norm": rest.pop(0) if has_grads else 0.0, "weight_norm": wn}
+        if "weight_hist" in slots:
+            layer["weight_hist"] = self._hist_json(host, *slots["weight_hist"])
+        layer["activation"] = {"mean": mean, "std": std, "saturated_fraction": sat, "dead_fraction": dead}
+        if "act_hist" in slots:
+            layer["activation"]["hist"] = self._hist_json(host, *slots["act_hist"])
+        shape = tuple(module.weight.shape)
+        if "weights" in slots:
+            layer["weights"] = json_list(values[slots["weights"]].reshape(shape))
+            if "bias" in slots:
+                layer["bias"] = json_list(values[slots["bias"]])
+        if "filters" in slots:
+            layer["filters"] = json_list(values[slots["filters"]].reshape(shape))
+        return layer
 
     def _boundary(self, z: Tensor) -> Tensor:
         """Per grid point, from its z: P(class 1) for two classes, the most probable class for more, the output for a regression."""

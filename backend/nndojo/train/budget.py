@@ -1,0 +1,113 @@
+"""Which epochs carry which measurements, so that a job's events stay under EVENT_BUDGET bytes whatever its spec.
+
+The bound: a job stores at most about 20 MB of events (EVENT_BUDGET, JSON as the API sends it) for every spec the
+limits allow (50 layers, 4,096 units, 10,000 epochs, 100 bins, a 200x200 boundary). Each epoch event has three tiers:
+
+- core, every epoch: epoch, step, elapsed_s, lr, train and test loss and accuracy (~200 bytes);
+- layer scalars (`layers`: each layer's grad_norm, weight_norm and activation mean, std, saturated and dead fractions,
+  ~200 bytes a layer, so at most ~10 KB an epoch at 51 layers): every epoch while the budget holds them all, which it
+  does for every job of up to ~1,000 epochs or a few layers; beyond that on a schedule;
+- heavy payloads (histograms of weights and activations, small layers' weights and biases, first-layer filters, the
+  decision boundary): on at most HEAVY_EPOCHS epochs (epochs 0-10, ~50 evenly spaced, the last), fewer where the
+  budget needs it; such an epoch also carries the layer scalars.
+
+`due` is the one schedule function: a job's plan asks it with two counts. The sizes come from the spec before
+training (`EventPlan.for_job`); they are upper estimates of the JSON (tests/test_event_budget.py measures them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from nndojo.datasets.info import DATASETS
+from nndojo.spec import models as m
+from nndojo.spec.check import ShapeReport
+from nndojo.spec.layers import KINDS
+from nndojo.spec.memory import PROBE_BATCH, PROBE_VALUES
+from nndojo.train.probes import FILTER_VALUES, SMALL_WEIGHTS
+
+EVENT_BUDGET = 20_000_000  # bytes of events a job stores at most
+PLAN_BUDGET = 18_000_000  # what the plan fills: the estimates' margin, and the status and control events
+HEAD = 11  # the first epochs (0-10), where training changes most, all carry the heavy payloads when any do
+HEAVY_EPOCHS = 62  # at most: HEAD, 50 evenly spaced, the last
+CORE_BYTES = 260  # an epoch's core fields, seq and type included
+LAYER_BYTES = 240  # one layer's scalars: name, type, two norms, four activation figures, keys
+NUMBER_BYTES = 12  # a number at 4 to 6 significant digits with its comma, sign and exponent
+BOUNDARY_BYTES = 7  # a boundary cell at 2 decimals ("-0.12,"); a class index takes 2
+
+
+def due(epoch: int, epochs: int, count: int) -> bool:
+    """Whether `epoch` (0..epochs) is one of at most `count` epochs: the first min(HEAD, count / 4), evenly spaced ones,
+    and the last. Every epoch when count covers them all; epoch 0 and the last always."""
+    if count >= epochs + 1:
+        return True
+    head = min(HEAD, count // 4)
+    spaced = count - head - 1
+    if epoch < max(head, 1) or epoch == epochs:
+        return True
+    return epoch * spaced // epochs != (epoch - 1) * spaced // epochs  # the epoch that passes the next k·epochs/spaced
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    """How many epochs carry the heavy payloads and the layer scalars, and the per-epoch sizes that chose them."""
+
+    epochs: int
+    heavy_count: int
+    layer_count: int
+    core_bytes: int
+    layer_bytes: int  # the layer scalars of one epoch
+    heavy_bytes: int  # what a heavy epoch adds to them
+
+    def heavy(self, epoch: int) -> bool:
+        return due(epoch, self.epochs, self.heavy_count)
+
+    def layers(self, epoch: int) -> bool:
+        return self.heavy(epoch) or due(epoch, self.epochs, self.layer_count)
+
+    def bound(self) -> int:
+        """The most bytes the epoch events can take under these estimates."""
+        n = self.epochs + 1
+        return n * self.core_bytes + min(n, self.heavy_count + self.layer_count) * self.layer_bytes + self.heavy_count * self.heavy_bytes
+
+    @classmethod
+    def for_job(cls, spec: m.JobSpec, report: ShapeReport, budget: int = PLAN_BUDGET) -> EventPlan:
+        sizes = _sizes(spec, report)
+        return cls.for_sizes(spec.training.epochs, *sizes, budget=budget)
+
+    @classmethod
+    def for_sizes(cls, epochs: int, core: int, layers: int, heavy: int, budget: int = PLAN_BUDGET) -> EventPlan:
+        n = epochs + 1
+        left = budget - n * core
+        heavy_count = max(2, min(n, HEAVY_EPOCHS, left // 2 // (layers + heavy)))
+        left -= heavy_count * (layers + heavy)
+        layer_count = max(0, min(n, left // layers))
+        return cls(epochs, heavy_count, layer_count, core, layers, heavy)
+
+
+def _hist_bytes(bins: int, most: int) -> int:
+    """A histogram's JSON: bins + 1 edges and bins counts of at most `most` each."""
+    return (bins + 1) * NUMBER_BYTES + bins * (len(str(most)) + 1) + 40
+
+
+def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
+    """Upper estimates of (core, layer scalars, heavy payloads) bytes of one epoch event of this spec."""
+    bins = spec.probes.histogram_bins
+    probed = [s for s in report.layers if s.index is None or KINDS[s.type].probed]
+    heavy = 0
+    first_conv = True
+    for shape in probed:
+        values = math.prod(shape.out_shape)
+        weights = shape.in_shape[0] if shape.type == "batchnorm" else shape.n_params  # batchnorm's histogram is of its scale
+        heavy += _hist_bytes(bins, weights) + _hist_bytes(bins, min(PROBE_BATCH * values, max(PROBE_VALUES, values)))
+        if shape.type == "dense" and shape.in_shape[0] * shape.out_shape[0] <= SMALL_WEIGHTS:  # its weights and biases
+            heavy += (shape.n_params + 4 * shape.out_shape[0]) * NUMBER_BYTES
+        if shape.type == "conv2d" and first_conv:
+            first_conv = False
+            if shape.n_params - shape.out_shape[0] <= FILTER_VALUES:
+                heavy += (shape.n_params + 4 * shape.out_shape[0] * shape.in_shape[0]) * NUMBER_BYTES
+    if DATASETS[spec.dataset.name].kind == "toy2d":
+        res = spec.probes.boundary_resolution
+        heavy += res * res * BOUNDARY_BYTES + 2 * res * NUMBER_BYTES + 40
+    return CORE_BYTES, LAYER_BYTES * len(probed), heavy
