@@ -5,7 +5,8 @@ huge strings and wrong types. The property: never a 5xx, every API answer is JSO
 
 Operations are read from the app's OpenAPI, so an endpoint added later is fuzzed too. Bodies start from a valid
 request (a tiny job spec, a race) with one part replaced, or are junk outright. It runs against the restricted server
-(tiny limits, a 4-job queue, 20 kB bodies), with an existing job's id in most paths.
+(tiny limits, a 4-job queue, 20 kB bodies), with an existing job's id in most paths; and again against a server in
+classroom mode with the same limits, as its teacher (a bearer token), with an existing class's id in most paths.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import json
 import math
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ NASTY_QUERY = ["nan", "NaN", "inf", "-Infinity", "1e400", "1e999", "-1e400", str
 
 def operations() -> list[tuple[str, str, list[tuple[str, str]], bool]]:
     """(method, path, [(param, where)], has body) for every operation in the app's OpenAPI; deletes and cancels last,
-    so that the shared job lives while the other operations are fuzzed."""
+    so that the shared job and class live while the other operations are fuzzed."""
     from nndojo.api.server import create_app
 
     found = []
@@ -115,9 +117,9 @@ def encode(text: str) -> str:
     return urllib.parse.quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 
-def path_values(job_id: str) -> st.SearchStrategy[str]:
+def path_values(known: str | None) -> st.SearchStrategy[str]:
     return st.one_of(
-        st.just(job_id),
+        st.just(known or "nope"),
         st.sampled_from(["circle", "moons", "mnist", "nope", "\ud800", "..", "%", "a" * 300, str(2**70)]),
         st.text(max_size=20),
     )
@@ -126,15 +128,63 @@ def path_values(job_id: str) -> st.SearchStrategy[str]:
 query_values = st.one_of(st.sampled_from(NASTY_QUERY), st.sampled_from(NASTY_TEXT), st.integers().map(str), st.text(max_size=10))
 
 
-@pytest.fixture(scope="module")
-def server(restricted_server: str, jobkit: Any) -> Iterator[tuple[httpx.Client, str]]:
-    """A client of the restricted server and a finished job there; every job the fuzz leaves behind is deleted at the end."""
-    with httpx.Client(base_url=restricted_server, timeout=REQUEST_TIMEOUT_S) as http:
-        job = http.post("/api/jobs", json=jobkit.tiny_spec()).json()
-        jobkit.wait_final(http, job["id"])
-        yield http, job["id"]
-        for summary in http.get("/api/jobs", params={"limit": 1000}).json():
-            http.delete(f"/api/jobs/{summary['id']}")
+@dataclass
+class Target:
+    """The client the fuzz sends with, the ids of things that exist there, and how to get a session back after the
+    fuzz logged it out (classroom mode)."""
+
+    http: httpx.Client
+    ids: dict[str, str]
+    renew: Callable[[], None]
+
+
+CLASSROOM_ENV = {
+    "NNDOJO_MODE": "classroom",
+    "NNDOJO_TEACHER_PASSWORD": "fuzz-teacher-password",
+    "NNDOJO_MAX_EPOCHS": "400",
+    "NNDOJO_MAX_SAMPLES": "400",
+    "NNDOJO_MAX_UNITS": "16",
+    "NNDOJO_MAX_LAYERS": "4",
+    "NNDOJO_MAX_PARAMS": "5000",
+    "NNDOJO_MAX_QUEUE": "4",
+    "NNDOJO_MAX_BODY_BYTES": "20000",
+}
+
+
+@pytest.fixture(scope="module", params=["personal", "classroom"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, jobkit: Any) -> Iterator[Target]:
+    """The restricted server (personal mode), or a classroom server with the same limits and its teacher logged in;
+    a finished job on it, and a class in classroom mode. Every job the fuzz leaves behind is deleted at the end."""
+    if request.param == "personal":
+        url, process = request.getfixturevalue("restricted_server"), None
+    else:
+        process = jobkit.start_server(tmp_path_factory.mktemp("fuzz_classroom"), CLASSROOM_ENV)
+        url = process.url
+    try:
+        with (
+            httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as teacher,
+            httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as http,
+        ):
+            ids: dict[str, str] = {}
+
+            def renew() -> None:
+                if process is not None:
+                    http.headers["authorization"] = "Bearer " + teacher.post("/api/tokens").json()["token"]
+
+            if process is not None:
+                assert teacher.post("/api/session", json={"password": CLASSROOM_ENV["NNDOJO_TEACHER_PASSWORD"]}).status_code == 200
+                renew()
+                ids["class_id"] = http.post("/api/classes", json={"name": "fuzz"}).json()["id"]
+            job = http.post("/api/jobs", json=jobkit.tiny_spec()).json()
+            jobkit.wait_final(http, job["id"])
+            ids["job_id"] = job["id"]
+            yield Target(http, ids, renew)
+            renew()
+            for summary in http.get("/api/jobs", params={"limit": 1000}).json():
+                http.delete(f"/api/jobs/{summary['id']}")
+    finally:
+        if process is not None:
+            process.stop()
 
 
 def check_answer(response: httpx.Response, what: str) -> None:
@@ -161,13 +211,15 @@ def test_a_body_nested_100000_deep_is_refused(tmp_path: Path) -> None:
 
 @given(after=query_values)
 @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_no_stream_query_breaks_a_websocket(server: tuple[httpx.Client, str], after: str) -> None:
+def test_no_stream_query_breaks_a_websocket(server: Target, after: str) -> None:
     """The stream's `after`: a bad value is refused (a 4xx handshake or a 1008 close); none ends in 1011 or 1006.
     Runs before the operations below, one of which deletes the job."""
-    http, job_id = server
-    url = str(http.base_url).rstrip("/").replace("http://", "ws://") + f"/api/jobs/{job_id}/stream?after={encode(after)}"
+    url = (
+        str(server.http.base_url).rstrip("/").replace("http://", "ws://") + f"/api/jobs/{server.ids['job_id']}/stream?after={encode(after)}"
+    )
+    headers = {"authorization": server.http.headers["authorization"]} if "authorization" in server.http.headers else None
     try:
-        with connect(url, open_timeout=REQUEST_TIMEOUT_S, close_timeout=5) as ws:
+        with connect(url, open_timeout=REQUEST_TIMEOUT_S, close_timeout=5, additional_headers=headers) as ws:
             while True:
                 ws.recv(timeout=REQUEST_TIMEOUT_S)
     except InvalidStatus as exc:
@@ -181,10 +233,7 @@ OPERATIONS = operations()
 
 
 @pytest.mark.parametrize(("method", "path", "params", "has_body"), OPERATIONS, ids=[f"{op[0]} {op[1]}" for op in OPERATIONS])
-def test_no_input_gives_a_5xx(
-    server: tuple[httpx.Client, str], jobkit: Any, method: str, path: str, params: list[tuple[str, str]], has_body: bool
-) -> None:
-    http, job_id = server
+def test_no_input_gives_a_5xx(server: Target, jobkit: Any, method: str, path: str, params: list[tuple[str, str]], has_body: bool) -> None:
     template = templates(jobkit).get(path, {})
     query_names = [name for name, where in params if where == "query"]
     path_names = [name for name, where in params if where == "path"]
@@ -194,7 +243,7 @@ def test_no_input_gives_a_5xx(
     def run(data: st.DataObject) -> None:
         url = path
         for name in path_names:
-            url = url.replace("{" + name + "}", encode(data.draw(path_values(job_id), label=name)))
+            url = url.replace("{" + name + "}", encode(data.draw(path_values(server.ids.get(name)), label=name)))
         query = {name: data.draw(query_values, label=name) for name in query_names if data.draw(st.booleans())}
         if data.draw(st.integers(0, 9)) == 0:
             query[data.draw(st.text(min_size=1, max_size=5), label="extra param")] = data.draw(query_values)
@@ -202,7 +251,9 @@ def test_no_input_gives_a_5xx(
             url += "?" + "&".join(f"{encode(name)}={encode(value)}" for name, value in query.items())
         body = data.draw(bodies(template), label="body") if has_body else None
         headers = {"content-type": "application/json"} if has_body else {}
-        response = http.request(method, url, content=body, headers=headers)
+        response = server.http.request(method, url, content=body, headers=headers)
         check_answer(response, f"{method} {url} body={body[:200] if body else None!r}")
+        if path == "/api/session":
+            server.renew()  # the fuzz may just have logged the teacher out
 
     run()
