@@ -54,11 +54,12 @@ function fieldRow(name) {
 function draw() {
   if (!root) return;
   if (!cls) return render(root);
+  const open = Boolean(root.querySelector("details")?.open); // saving or switching language keeps the panel open
   render(
     root,
     h(
       "details",
-      { id: "limits-details" },
+      { id: "limits-details", open },
       h("summary", {}, h("h2", {}, t("teacher.limits"))),
       h(
         "form",
@@ -73,9 +74,5 @@ function draw() {
 
 export function mountLimits(el) {
   root = el;
-  onLang(() => {
-    const open = root.querySelector("details")?.open;
-    draw();
-    if (open) root.querySelector("details").open = true;
-  });
+  onLang(draw);
 }
