@@ -151,6 +151,15 @@ def test_japanese_browser_gets_japanese(new_page, artifacts):
     page.screenshot(path=artifacts / "race-japanese-1920.png")
 
 
+HASH_HOLDS_THE_LAST_EDIT = """(() => {
+  const match = /^#s=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (!match) return false;
+  const b64 = match[1].replaceAll("-", "+").replaceAll("_", "/");
+  const spec = JSON.parse(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)));
+  return spec.training.batch_size === "full" && spec.training.optimizer.lr === 0.05;
+})()"""
+
+
 def test_shared_url_restores_setup(new_page):
     page = new_page()
     page.select_option("[data-loc='dataset.name']", "moons")
@@ -159,8 +168,7 @@ def test_shared_url_restores_setup(new_page):
     page.select_option("[data-loc='training.optimizer']", "momentum")
     page.fill("[data-loc='training.optimizer.lr']", "0.05")
     page.check("[data-key='batch-full']")
-    page.wait_for_function("location.hash.startsWith('#s=') && location.hash.length > 20")
-    page.wait_for_timeout(300)  # the hash is written 150 ms after the last edit
+    page.wait_for_function(HASH_HOLDS_THE_LAST_EDIT)  # the hash is written 150 ms after the last edit
     url = page.evaluate("location.href")
     other = new_page(path="/" + url.split("/", 3)[3])
     assert other.input_value("[data-loc='dataset.name']") == "moons"
@@ -187,7 +195,6 @@ def test_projector_layout(new_page, artifacts):
     page.fill("[data-loc='dataset.n_samples']", "200")
     assert train_and_wait(page) == "completed"
     page.wait_for_function("document.querySelector('#chart-loss .plot').data?.[0]?.x?.length === 31")
-    page.wait_for_timeout(300)
     # nothing wider than the window: no horizontal scrolling on a projector
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=artifacts / "training-1920.png")
