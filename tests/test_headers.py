@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.testclient import TestClient
 
 from nndojo.api.headers import CSP_BY_PATH, DEFAULT_CSP
@@ -33,6 +33,11 @@ def bare_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
 
     @app.get("/api/test-bug", include_in_schema=False)
     async def bug() -> None:
+        raise RuntimeError("secret detail at /srv/nndojo/backend/nndojo/api/x.py")
+
+    @app.websocket("/api/test-ws-bug")
+    async def ws_bug(websocket: WebSocket) -> None:
+        await websocket.accept()
         raise RuntimeError("secret detail at /srv/nndojo/backend/nndojo/api/x.py")
 
     return app
@@ -92,9 +97,10 @@ def test_the_policy_allows_own_origin_script_only() -> None:
         assert "'unsafe-inline'" not in dict(part.strip().split(" ", 1) for part in policy.split(";"))["script-src"]
 
 
-def test_the_page_has_no_inline_script() -> None:
-    """The CSP refuses inline script and event-handler attributes: the page must have none."""
-    html = (Path(__file__).resolve().parents[1] / "frontend" / "index.html").read_text()
+@pytest.mark.parametrize("page", sorted((Path(__file__).resolve().parents[1] / "frontend").glob("*.html")), ids=lambda path: path.name)
+def test_the_pages_have_no_inline_script(page: Path) -> None:
+    """The CSP refuses inline script and event-handler attributes: the pages must have none."""
+    html = page.read_text()
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline <script>"
     assert not re.search(r"\son[a-z]+\s*=", html), "an event-handler attribute"
     assert "javascript:" not in html
@@ -110,6 +116,13 @@ def test_a_bug_answers_an_id_and_nothing_else(client: TestClient, caplog: pytest
     assert "secret" not in response.text and "/srv" not in response.text
     logged = [record for record in caplog.records if match.group(1) in record.getMessage()]
     assert logged and logged[0].exc_info is not None, "the traceback is logged under the id"
+
+
+def test_a_websocket_bug_closes_1011_with_an_id_and_nothing_else(client: TestClient) -> None:
+    with client.websocket_connect("/api/test-ws-bug") as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_text()
+    assert closed.value.code == 1011
+    assert re.fullmatch(r"internal error \(id [0-9a-f]{8}\)", closed.value.reason), closed.value.reason
 
 
 @pytest.mark.parametrize(
