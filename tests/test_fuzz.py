@@ -32,7 +32,23 @@ BIG = "\x00BIG\x00"  # a placeholder that is written out as the literal 1e400 (n
 
 NASTY_NUMBERS = [math.nan, math.inf, -math.inf, BIG, 2**64, -(2**70), 10**40, 1e308, -0.0, 0, -1, 1.5]
 NASTY_TEXT = ["\ud800", "\udfff", "a\udc00b", "\ud83d", "", " ", "x" * 5000, "null", "NaN", "\x00", "é😀", "<script>"]
-NASTY_QUERY = ["nan", "NaN", "inf", "-Infinity", "1e400", "1e999", "-1e400", str(2**64), str(-(2**70)), "9" * 40, "", "-1", "0", "1.5"]
+NASTY_QUERY = [
+    "nan",
+    "NaN",
+    "inf",
+    "-Infinity",
+    "1e400",
+    "1e999",
+    "-1e400",
+    str(2**64),
+    str(-(2**70)),
+    "9" * 40,
+    "9" * 5000,
+    "",
+    "-1",
+    "0",
+    "1.5",
+]
 
 
 def operations() -> list[tuple[str, str, list[tuple[str, str]], bool]]:
@@ -108,7 +124,20 @@ def bodies(template: Any) -> st.SearchStrategy[bytes]:
     return st.one_of(
         mutated(template).map(dump),
         st.integers(10, 9000).map(deep),
-        st.sampled_from([b"", b"{", b"nul", b'"\\ud800"', b"[" * 5000, b"\xff\xfe", b"NaN", b"1e400", b'{"a": 1, "a": 2}']),
+        st.sampled_from(
+            [
+                b"",
+                b"{",
+                b"nul",
+                b'"\\ud800"',
+                b"[" * 5000,
+                b"\xff\xfe",
+                b"NaN",
+                b"1e400",
+                b'{"a": 1, "a": 2}',
+                b'{"seed": ' + b"9" * 5000 + b"}",
+            ]
+        ),
     )
 
 

@@ -26,16 +26,22 @@ log = logging.getLogger(__name__)
 MAX_DEPTH = 4  # containers below this depth of an echoed input are shown as "…"
 MAX_ITEMS = 50  # items of an echoed list or dict
 MAX_CHARS = 1000  # characters of an echoed string
+MAX_INT_BITS = 3000  # an echoed integer beyond 64 bits is a string; beyond this (Python's str() refuses >4300 digits), its size
 MAX_ERRORS = 50  # errors in one 422
 ELIDED = "…"
 CLOSE_INTERNAL_ERROR = 1011
 
 
 def json_safe(value: Any, depth: int = 0) -> Any:
-    """`value` as plain JSON that encodes to UTF-8: non-finite floats as strings ("nan", "inf", "-inf"), lone
-    surrogates escaped (\\ud800), long strings and containers cut short, deep containers elided, other objects as str."""
-    if value is None or isinstance(value, bool | int):
+    """`value` as plain JSON that encodes to UTF-8: non-finite floats and integers beyond 64 bits as strings ("nan",
+    "inf", "-inf"), lone surrogates escaped (\\ud800), long strings and containers cut short, deep containers elided,
+    other objects as str."""
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        if value.bit_length() <= 64:
+            return value
+        return json_safe(str(value)) if value.bit_length() <= MAX_INT_BITS else f"an integer of {value.bit_length()} bits"
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str | bytes):
