@@ -90,6 +90,8 @@ export NNDOJO_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.
 export NNDOJO_TEACHER_PASSWORD="smoke-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # compose v1 merges `ports` lists and cannot drop one, and host networking refuses port bindings: the merged file
 # loses them here (the real docker-compose.yml keeps 8000:8000).
+gpu_config=$(docker-compose -f docker-compose.yml -f docker-compose.gpu.yml config)
+grep -q 'driver: nvidia' <<<"$gpu_config" || { say "docker-compose.gpu.yml does not ask for an NVIDIA GPU"; exit 1; }
 docker-compose -f docker-compose.yml -f scripts/docker-compose.smoke.yml config >"$D/merged.yml"
 "$PY" -c 'import sys, yaml
 config = yaml.safe_load(open(sys.argv[1]))
@@ -135,4 +137,10 @@ t0=$(date +%s%N)
 "${COMPOSE[@]}" -f "$D/compose.yml" restart 2>&1 | grep -v '^Restarting' || true
 "$PY" scripts/docker_smoke_client.py verify "$url" "$D/state.json"
 say "restart to verified: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+# An upgrade is a new container from the image on the same volume: what lives only in the old container is gone.
+t0=$(date +%s%N)
+"${COMPOSE[@]}" -f "$D/compose.yml" up -d --force-recreate 2>&1 | grep -v '^Recreating' || true
+[ "$("${COMPOSE[@]}" -f "$D/compose.yml" ps -q nndojo)" != "$container" ] || { say "the container was not recreated"; exit 1; }
+"$PY" scripts/docker_smoke_client.py verify "$url" "$D/state.json"
+say "new container (as after an image upgrade) to verified: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 say "passed: image $(( image_bytes / 1000000 )) MB, build ${build_s} s"

@@ -137,7 +137,7 @@ def verify(url: str, state_path: Path) -> None:
     check(stream(url, boss, state["job_id"]) == state["events"], "after the restart the websocket's replay differs")
     student = httpx.Client(base_url=url, timeout=30, trust_env=False, cookies=state["student_cookies"])
     kept = student.get("/api/session").status_code == 200
-    print(f"docker smoke: after the restart the job and its {len(state['events'])} events are all there "
+    print(f"docker smoke: after the restart (or a new container) the job and its {len(state['events'])} events are all there "
           f"(the student's session {'survived' if kept else 'ended'})")
 
 
