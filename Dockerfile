@@ -21,9 +21,11 @@ RUN if [ ! -d /usr/share/datasets/fashion-mnist ]; then \
 # A venv works the same on the official image and on Debian's own python3 (which refuses a system-wide pip install).
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY requirements.txt pyproject.toml ./
+COPY requirements.txt ./
 RUN python3 -m venv /opt/venv \
  && pip install ${PIP_INSTALL_ARGS} -r requirements.txt "setuptools>=68"
+# The source after the requirements: a code change rebuilds from here, reusing the installed requirements' layer.
+COPY pyproject.toml ./
 COPY backend backend
 COPY frontend frontend
 COPY examples examples
