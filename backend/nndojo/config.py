@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_queue: int = Field(200, ge=1, description="queued jobs beyond which submissions get 429")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="request bodies over this get 413")
     body_timeout_s: float = Field(30.0, gt=0, description="a request body not fully sent this long after its headers gets 408")
+    max_pending_body_bytes: int = Field(
+        64_000_000, ge=1024, description="request bodies being received, all together; a body that would go over gets 429"
+    )
     keep_alive_s: float = Field(5.0, gt=0, description="a connection's time for a request's head, from opening or its last response")
     ws_max_bytes: int = Field(65_536, ge=1024, description="incoming websocket messages over this close the socket with 1009")
     max_header_bytes: int = Field(16_384, ge=4096, description="a request line and headers over this get 400 (h11's limit)")

@@ -1,6 +1,8 @@
 """Request bodies at the door, before any of it reaches the routes: a size limit (413) checked on Content-Length and
-on the bytes actually streamed, a deadline for the whole body (408), JSON only (415), and JSON that the rest of the
-server can hold: at most MAX_JSON_DEPTH levels deep and no lone surrogate in any string or key (422 naming where).
+on the bytes actually streamed, a deadline for the whole body (408), a budget for all bodies being received at once
+(429: a thousand stalled uploads of a megabyte each would otherwise hold a gigabyte until their deadline), JSON only
+(415), and JSON that the rest of the server can hold: at most MAX_JSON_DEPTH levels deep and no lone surrogate in any
+string or key (422 naming where).
 
 A lone surrogate ("\\ud800" in JSON) is valid JSON and a valid Python str, but not UTF-8: a job whose name carried one
 could be stored and then never be sent. Deep nesting makes every recursive step after parsing (validation, encoding,
@@ -27,10 +29,12 @@ def _is_json(content_type: str) -> bool:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float):
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float, max_pending_body_bytes: int):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
+        self.max_pending_body_bytes = max_pending_body_bytes
+        self.pending_bytes = 0  # of the bodies being received now, by every request together
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -54,7 +58,12 @@ class RequestGuard:
                     message = await receive()
                     if message["type"] == "http.disconnect":
                         return
-                    body += message.get("body", b"")
+                    chunk = message.get("body", b"")
+                    if self.pending_bytes + len(chunk) > self.max_pending_body_bytes:
+                        await _reply(send, 429, self._busy(), [(b"retry-after", b"1")])
+                        return
+                    body += chunk
+                    self.pending_bytes += len(chunk)
                     if len(body) > self.max_body_bytes:
                         await _reply(send, 413, self._too_big())
                         return
@@ -63,6 +72,8 @@ class RequestGuard:
         except TimeoutError:
             await _reply(send, 408, f"the request body did not arrive within {self.body_timeout_s:g} s (body_timeout_s)")
             return
+        finally:
+            self.pending_bytes -= len(body)
         content_type = headers.get("content-type")
         if scope["path"].startswith("/api/") and body:
             if content_type is not None and not _is_json(content_type):
@@ -85,6 +96,10 @@ class RequestGuard:
 
     def _too_big(self) -> str:
         return f"the request body is over this server's limit of {self.max_body_bytes} bytes (max_body_bytes)"
+
+    def _busy(self) -> dict[str, Any]:
+        msg = f"the server is receiving {self.max_pending_body_bytes} bytes of request bodies already: try again in a moment"
+        return {"msg": msg, "code": "max_pending_body_bytes", "limit": self.max_pending_body_bytes}
 
 
 def json_problem(body: bytes) -> dict[str, Any] | None:
@@ -137,13 +152,13 @@ def _error(loc: list[str | int], msg: str, kind: str, limit: int | None = None) 
     return error
 
 
-async def _reply(send: Send, status: int, detail: Any) -> None:
+async def _reply(send: Send, status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     payload = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *(headers or [])],
         }
     )
     await send({"type": "http.response.body", "body": payload})

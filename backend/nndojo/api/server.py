@@ -59,7 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        max_pending_body_bytes=settings.max_pending_body_bytes,
+    )
     errors.install(app)  # the 422 handler, and the 500 boundary around the guard and the routes
     app.add_middleware(SecurityHeaders)  # added last, so outermost: every response carries them, errors included
     app.include_router(meta.router)
@@ -120,8 +125,8 @@ def serve(settings: Settings | None = None) -> None:
 
     Per connection, memory and time are bounded: a request's head by max_header_bytes (h11, which enforces it;
     httptools does not) and by keep_alive_s (H11WithHeadDeadline: idle, silent and stalled connections alike), its body
-    by the guard (max_body_bytes and body_timeout_s), incoming websocket messages by ws_max_bytes (the page sends none
-    but pings)."""
+    by the guard (max_body_bytes and body_timeout_s; max_pending_body_bytes for all bodies at once), incoming websocket
+    messages by ws_max_bytes (the page sends none but pings)."""
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
