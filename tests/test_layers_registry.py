@@ -96,3 +96,22 @@ def test_batchnorm_on_a_1x1_map_needs_two_samples_a_batch_as_on_a_vector(batch_s
     with pytest.raises(SpecError) as caught:
         check_spec(JobSpec.model_validate(body))
     assert caught.value.errors[0]["ctx"]["code"] == "batchnorm_batch"
+
+
+def test_the_trainer_merges_a_trailing_single_sample_for_batchnorm_on_a_1x1_map() -> None:
+    """5 samples in batches of 2 leave one: torch's BatchNorm2d on a 1x1 map cannot train on it, so it joins the batch
+    before (the check counts the batches the same way and lets the job through)."""
+    import torch
+
+    from nndojo.train import train
+
+    torch.set_num_threads(1)
+    body = {
+        "device": "cpu",
+        "dataset": {"name": "digits", "train_limit": 5},
+        "model": {"layers": [{"type": "conv2d", "filters": 4, "kernel_size": 8}, {"type": "batchnorm"}, {"type": "flatten"}]},
+        "training": {"epochs": 1, "batch_size": 2},
+    }
+    events: list[dict[str, Any]] = []
+    assert train(JobSpec.model_validate(body), events.append, device="cpu", threads=1, eval_limit=32) == "completed"
+    assert [e["step"] for e in events if e["type"] == "epoch"] == [0, 2]
