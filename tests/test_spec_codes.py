@@ -191,7 +191,7 @@ CASES: list[tuple[str, JobSpec, Limits | None, list[Any], dict[str, Any]]] = [
             "limit": "max_worker_memory_mb",
             "max": MEMORY_HOG_MB - 1,
             "value": MEMORY_HOG_MB,
-            "reduce": ["training.batch_size", "layer 1's filters"],
+            "reduce": ["training.batch_size", "model.layers.0.filters"],
         },
     ),
     (

@@ -232,8 +232,16 @@ def _check_memory(spec: m.JobSpec, report: ShapeReport, issues: Issues) -> None:
         issues.over(
             estimate.loc(),
             f"this job would need about {estimate.total_mb:,} MB in its worker; at most {budget:,} MB are allowed "
-            f"(limit max_worker_memory_mb): reduce {', '.join(reduce)}",
+            f"(limit max_worker_memory_mb): reduce {' or '.join(_field_words(path) for path in reduce)}",
             "max_worker_memory_mb",
             value=estimate.total_mb,
             reduce=reduce,
         )
+
+
+def _field_words(path: str) -> str:
+    """model.layers.0.filters → "layer 1's filters"; other paths as they are."""
+    parts = path.split(".")
+    if parts[:2] == ["model", "layers"] and len(parts) == 4:
+        return f"layer {int(parts[2]) + 1}'s {parts[3]}"
+    return path

@@ -55,13 +55,13 @@ class MemoryEstimate:
         return max(variable, key=lambda k: variable[k])
 
     def what_to_reduce(self) -> list[str]:
-        """The spec fields that shrink the largest part, most effective first."""
+        """The spec fields (dotted paths) that shrink the largest part, most effective first."""
         largest = self._largest()
         if largest == "data":
             return ["dataset.n_samples"] if self.toy else ["dataset.train_limit"]
         if largest == "parameters":
-            return ["units", "filters", "layers"]
-        widest = [] if self.widest is None else [f"layer {self.widest[0] + 1}'s {'units' if self.widest[1] == 'dense' else 'filters'}"]
+            return ["model.layers"]
+        widest = [] if self.widest is None else [f"model.layers.{self.widest[0]}.{'units' if self.widest[1] == 'dense' else 'filters'}"]
         return (["training.batch_size"] if largest == "training" else []) + widest
 
     def loc(self) -> tuple:
