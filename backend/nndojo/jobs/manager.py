@@ -241,14 +241,21 @@ class JobManager:
             changes = {"status": status, "finished_at": utc_now(), "error": meta.get("error")}
         elif kind == "epoch":
             changes = {"epoch": meta.get("epoch"), "final": {"train": meta.get("train"), "test": meta.get("test")}}
-        self._record(job, {key: value for key, value in changes.items() if value is not None or key == "final"})
+        changes = {key: value for key, value in changes.items() if value is not None or key == "final"}
         metrics = wire.to_json(meta["metrics"]) if "metrics" in meta else None
-        self.log.append(job.id, payload, final=job.final_sent, metrics=metrics, on_stored=self._stored_final(job) if job.final_sent else None)
+        if job.final_sent:
+            self._record(job, changes, visible=False)
+            self.log.append(job.id, payload, final=True, metrics=metrics, on_stored=self._stored_final(job, changes))
+        else:
+            self._record(job, changes)
+            self.log.append(job.id, payload, metrics=metrics)
 
-    def _record(self, job: ActiveJob, changes: dict[str, Any]) -> None:
+    def _record(self, job: ActiveJob, changes: dict[str, Any], *, visible: bool = True) -> None:
+        """Stores the changes; shows them in the job's record now, or (visible=False) once its final event is stored."""
         if changes:
             assert self.writer is not None
-            job.record.update(changes)
+            if visible:
+                job.record.update(changes)
             self.writer.put(UpdateJob(job.id, changes))
 
     def _append_status(self, job: ActiveJob, event: dict[str, Any], on_stored: Callable[[], None] | None = None) -> None:
@@ -275,13 +282,17 @@ class JobManager:
             if outcome.get("detail"):
                 log.error("job %s failed, error id %s:\n%s", job.id, outcome.get("error_id"), outcome["detail"])
         job.final_sent = True
-        self._record(job, changes)
-        self._append_status(job, event, on_stored=self._stored_final(job))
+        self._record(job, changes, visible=False)
+        self._append_status(job, event, on_stored=self._stored_final(job, changes))
         self._lifecycle(job, status, str(event.get("error", "")))
 
-    def _stored_final(self, job: ActiveJob) -> Callable[[], None]:
+    def _stored_final(self, job: ActiveJob, changes: dict[str, Any] | None = None) -> Callable[[], None]:
+        """Once the final event is stored: the job shows its final status (so a reader who sees it finds the final
+        event in the log too) and leaves memory."""
+
         def done() -> None:
             assert self.log is not None
+            job.record.update(changes or {})
             self.active.pop(job.id, None)
             self.log.forget(job.id)
             job.finished.set()
@@ -304,8 +315,9 @@ class JobManager:
             return
         failure = {"status": "failed", "error": "the server could not store this job's events, so it was stopped", "error_code": "storage"}
         if job.final_sent:  # the final event itself was lost: say it again, as this failure
-            self._record(job, {"status": "failed", "error": failure["error"], "error_code": "storage"})
-            self._append_status(job, {"type": "status", **failure}, on_stored=self._stored_final(job))
+            changes = {"status": "failed", "error": failure["error"], "error_code": "storage"}
+            self._record(job, changes, visible=False)
+            self._append_status(job, {"type": "status", **failure}, on_stored=self._stored_final(job, changes))
         else:
             asyncio.get_running_loop().create_task(self.scheduler.stop(job, failure)).add_done_callback(lambda _: None)
 
