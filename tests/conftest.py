@@ -151,7 +151,7 @@ def api_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from nndojo.api.server import create_app
     from nndojo.config import Settings
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("api_client"), cpu_slots=2, max_queue=30, max_body_bytes=100_000)
+    settings = Settings(mode="personal", data_dir=tmp_path_factory.mktemp("api_client"), cpu_slots=2, max_queue=30, max_body_bytes=100_000)
     with TestClient(create_app(settings)) as client:
         yield client
 

@@ -231,7 +231,7 @@ def test_a_body_nested_100000_deep_is_refused(tmp_path: Path) -> None:
     from nndojo.api.server import create_app
     from nndojo.config import Settings
 
-    client = TestClient(create_app(Settings(data_dir=tmp_path, max_body_bytes=1_000_000)), raise_server_exceptions=False)
+    client = TestClient(create_app(Settings(mode="personal", data_dir=tmp_path, max_body_bytes=1_000_000)), raise_server_exceptions=False)
     for path in ("/api/jobs", "/api/check", "/api/optimizer-race"):
         response = client.post(path, content=deep(100_000), headers={"content-type": "application/json"})
         assert response.status_code in (400, 422), response.text[:300]

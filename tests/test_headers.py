@@ -24,7 +24,7 @@ MAX_BODY = 2048
 
 @pytest.fixture(scope="module")
 def bare_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("headers"), max_body_bytes=MAX_BODY))
+    app = create_app(Settings(mode="personal", data_dir=tmp_path_factory.mktemp("headers"), max_body_bytes=MAX_BODY))
     app.state.classroom = None  # what the lifespan would open; personal mode identifies every caller without it
 
     @app.get("/api/test-queue-full", include_in_schema=False)
