@@ -1,6 +1,6 @@
 """A run name is text, never markup, wherever the page shows it (personal mode): the Compare list, the Compare charts'
 Plotly legends and the run bar of a run opened by link. Nothing is created from it and no dialog fires. The classroom
-pages (names of students and classes too) are checked in test_classroom.py."""
+pages (names of students and classes too) are checked in test_classroom_page.py."""
 
 from __future__ import annotations
 
