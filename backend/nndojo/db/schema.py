@@ -5,7 +5,7 @@ Portable column types only (SQLite by default, PostgreSQL by URL). Times are ISO
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -52,6 +52,16 @@ class MetricRow(Base):
     job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # the seq of the epoch event they come from
     data: Mapped[str] = mapped_column(Text)  # compact JSON (nndojo.jobs.metrics)
+
+
+class WeightsRow(Base):
+    """A run's trained weights as a safetensors file: a blob beside its events (one transaction, one backup, deleted
+    with the job), at most nndojo.jobs.wire.MAX_WEIGHTS_BYTES."""
+
+    __tablename__ = "weights"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ClassRow(Base):

@@ -1,4 +1,4 @@
-"""Jobs, their events and their per-epoch metrics in the SQL database (schema: nndojo.db.schema).
+"""Jobs, their events, their per-epoch metrics and their trained weights in the SQL database (schema: nndojo.db.schema).
 
 Every method is synchronous and short: the server calls them from a thread (reads) or from the batch writer's thread
 (writes), never on the event loop.
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from nndojo.db.schema import EventRow, JobRow, MetricRow
+from nndojo.db.schema import EventRow, JobRow, MetricRow, WeightsRow
 
 ACTIVE_STATUSES = ("queued", "running")
 FINAL_STATUSES = ("completed", "failed", "cancelled", "diverged")
@@ -108,7 +108,17 @@ class TruncateEvents:
     seq: int
 
 
-Write = InsertJob | UpdateJob | InsertEvent | DeleteJob | TruncateEvents
+@dataclass(frozen=True)
+class PutWeights:
+    """A run's trained weights (safetensors bytes), queued before its final event so that whoever sees the run finished
+    finds them stored."""
+
+    job_id: str
+    data: bytes
+
+
+Write = InsertJob | UpdateJob | InsertEvent | DeleteJob | TruncateEvents | PutWeights
+JOB_TABLES = (EventRow, MetricRow, WeightsRow)  # what belongs to a job and goes with it
 
 
 def _encode(fields: dict[str, Any]) -> dict[str, Any]:
@@ -157,9 +167,12 @@ class Store:
                         updates.setdefault(write.job_id, {}).update(write.fields)
                 elif isinstance(write, InsertJob):
                     conn.execute(insert(JobRow).values(**_encode(write.job)))
+                elif isinstance(write, PutWeights):
+                    conn.execute(delete(WeightsRow).where(WeightsRow.job_id == write.job_id))
+                    conn.execute(insert(WeightsRow).values(job_id=write.job_id, data=write.data))
                 elif isinstance(write, DeleteJob):
                     flush()
-                    for table in (EventRow, MetricRow):
+                    for table in JOB_TABLES:
                         conn.execute(delete(table).where(table.job_id == write.job_id))
                     conn.execute(delete(JobRow).where(JobRow.id == write.job_id))
                 elif isinstance(write, TruncateEvents):
@@ -184,10 +197,10 @@ class Store:
         return ids
 
     def delete_jobs_of(self, class_id: str) -> list[str]:
-        """Every job of a class, with its events and metrics (the class is being deleted); returns their ids."""
+        """Every job of a class, with its events, metrics and weights (the class is being deleted); returns their ids."""
         with self.engine.begin() as conn:
             ids = list(conn.scalars(select(JobRow.id).where(JobRow.class_id == class_id)))
-            for table in (EventRow, MetricRow):
+            for table in JOB_TABLES:
                 conn.execute(delete(table).where(table.job_id.in_(ids)))
             conn.execute(delete(JobRow).where(JobRow.class_id == class_id))
         return ids
@@ -246,6 +259,11 @@ class Store:
         query = select(MetricRow.seq, MetricRow.data).where(MetricRow.job_id == job_id, MetricRow.seq > after).order_by(MetricRow.seq).limit(limit)
         with self.engine.connect() as conn:
             return [(seq, data) for seq, data in conn.execute(query)]
+
+    def weights(self, job_id: str) -> bytes | None:
+        """The run's trained weights (safetensors bytes), or None when it kept none."""
+        with self.engine.connect() as conn:
+            return conn.scalar(select(WeightsRow.data).where(WeightsRow.job_id == job_id))
 
     def last_seq(self, job_id: str) -> int:
         with self.engine.connect() as conn:

@@ -8,7 +8,11 @@ Events leave the worker already encoded as JSON (orjson, NaN and infinity as nul
 re-encodes them: it splices its seq in front and stores and sends that text. Beside the payload each frame carries a
 small JSON `meta` with what the server tracks a job by (status, epoch, final metrics, the epoch's scalars).
 
-Frame: u32 length, then kind (1 byte: h hello, e event, x end), u8 job-id length, job id, u32 meta length, meta JSON,
+A run's trained weights (a safetensors file, up to MAX_WEIGHTS_BYTES) travel as weights frames of at most WEIGHTS_CHUNK
+bytes each, before the final status event, so every frame stays under MAX_FRAME and the file is stored before anyone
+can see the run finished.
+
+Frame: u32 length, then kind (1 byte: h hello, e event, w weights, x end), u8 job-id length, job id, u32 meta length, meta JSON,
 and the rest is the payload. The first frame of a connection must be a hello with the server's token, at most
 MAX_HELLO bytes: nothing larger is read from a peer that has not shown the token, so a stranger on the port costs
 the server a few bytes, and frames after it are bounded by MAX_FRAME.
@@ -27,10 +31,15 @@ from typing import Any
 import orjson
 
 from nndojo.jobs.metrics import scalars
+from nndojo.spec.models import MAX_PARAMS
 
-HELLO, EVENT, END = b"h", b"e", b"x"
+HELLO, EVENT, WEIGHTS, END = b"h", b"e", b"w", b"x"
 MAX_HELLO = 1024
 MAX_FRAME = 16 * 1024 * 1024  # far above the largest event the trainer's payload budget allows
+WEIGHTS_CHUNK = 8 * 1024 * 1024
+# float32 parameters of the largest model a spec allows, as many buffer values again (batchnorm's running statistics
+# never outnumber its parameters), and the header: every run's weights fit
+MAX_WEIGHTS_BYTES = 8 * MAX_PARAMS + (1 << 20)
 _U32 = struct.Struct("!I")
 # Fields the server needs to track a job without parsing the event text.
 META_FIELDS = ("type", "status", "epoch", "device", "n_params", "train", "test", "error", "error_code")
@@ -85,6 +94,14 @@ def event_meta(event: dict[str, Any]) -> dict[str, Any]:
 
 def event_frame(job_id: str, event: dict[str, Any]) -> bytes:
     return encode_frame(EVENT, job_id, event_meta(event), to_json(event))
+
+
+def weights_frames(job_id: str, data: bytes) -> list[bytes]:
+    """The weights file in frames of at most WEIGHTS_CHUNK bytes; each one's meta says where it goes in the whole."""
+    return [
+        encode_frame(WEIGHTS, job_id, {"offset": start, "total": len(data)}, data[start : start + WEIGHTS_CHUNK])
+        for start in range(0, max(len(data), 1), WEIGHTS_CHUNK)
+    ]
 
 
 def decode_body(body: bytes) -> Frame:

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from nndojo.jobs.store import InsertEvent, Store, Write
+from nndojo.jobs.store import InsertEvent, PutWeights, Store, Write
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ OnCommit = Callable[[bool], None]
 
 
 def _size(write: Write) -> int:
-    return len(write.data) + len(write.metrics or "") if isinstance(write, InsertEvent) else 256
+    if isinstance(write, InsertEvent):
+        return len(write.data) + len(write.metrics or "")
+    return len(write.data) if isinstance(write, PutWeights) else 256
 
 
 class BatchWriter:
