@@ -10,8 +10,8 @@ import torch
 from pydantic import ValidationError
 
 from nndojo.spec import models as m
-from nndojo.spec.catalog import RACE_FUNCTIONS
-from nndojo.train.race import ESCAPE_BOUND, RaceRequest, race
+from nndojo.spec.catalog import RACE_FUNCTIONS, RACE_PRESETS
+from nndojo.train.race import ESCAPE_BOUND, FUNCTIONS, RaceRequest, race
 
 torch.set_num_threads(1)
 
@@ -99,3 +99,29 @@ def test_bad_race_requests_name_the_field(body: dict, loc: tuple) -> None:
     with pytest.raises(ValidationError) as info:
         RaceRequest.model_validate(body)
     assert tuple(info.value.errors()[0]["loc"])[: len(loc)] == loc
+
+
+@pytest.mark.parametrize("function", RACE_FUNCTIONS)
+def test_each_functions_preset_suits_it(function: str) -> None:
+    """The page's first view of each function: every optimiser at its preset η ends below its start, none diverges."""
+    preset = RACE_PRESETS[function]
+    assert set(preset["lr"]) == {model().name for model in m.OPTIMIZER_MODELS}
+    optimizers = [model(lr=preset["lr"][model().name]) for model in m.OPTIMIZER_MODELS]
+    result = race(RaceRequest(function=function, start=tuple(preset["start"]), steps=preset["steps"], optimizers=optimizers))
+    f, _ = FUNCTIONS[function]
+    start = float(f(torch.tensor(preset["start"][0]), torch.tensor(preset["start"][1])))
+    for p in result["paths"]:
+        end = float(f(torch.tensor(p["points"][-1][0]), torch.tensor(p["points"][-1][1])))
+        assert not p["diverged"] and end < start, (p["optimizer"]["name"], end, start)
+
+
+def test_the_bowls_lr_on_rosenbrock_diverges_and_the_saddles_escape_does_not() -> None:
+    bowl = RACE_PRESETS["bowl"]["lr"]
+    blown = race(RaceRequest(function="rosenbrock", start=(-1.5, 2.0), steps=30, optimizers=[{"name": "sgd", "lr": bowl["sgd"]}]))
+    assert blown["paths"][0]["diverged"]
+    # On the saddle, leaving the map downhill (y → ±∞, here past the ±1e6 bound) is the right answer, not divergence;
+    # on the ridge line y = 0, an η above 1 makes x oscillate outwards and f grow: that is divergence.
+    escaped = race(RaceRequest(function="saddle", start=(-2.0, 0.01), steps=60, optimizers=[{"name": "sgd", "lr": 0.5}]))["paths"][0]
+    assert escaped["diverged_at"] is not None and not escaped["diverged"]
+    wild = race(RaceRequest(function="saddle", start=(-2.0, 0.0), steps=60, optimizers=[{"name": "sgd", "lr": 1.2}]))["paths"][0]
+    assert wild["diverged"]

@@ -102,6 +102,18 @@ def contour(function: str, start: tuple[float, float], resolution: int = CONTOUR
     }
 
 
+def _value(function: str, point: list[float] | tuple[float, float]) -> float:
+    f, _ = FUNCTIONS[function]
+    return float(f(torch.tensor(float(point[0]), dtype=torch.float64), torch.tensor(float(point[1]), dtype=torch.float64)))
+
+
+def _went_uphill(function: str, start: tuple[float, float], end_point: list[float]) -> bool:
+    """Divergence is f growing, not leaving the map: on the saddle a path that escapes to y → ±∞ goes downhill, which is
+    the right answer there; an η too large makes f grow, or blow up past the bound with f rising."""
+    end = _value(function, end_point)
+    return not math.isfinite(end) or end > _value(function, start)
+
+
 def race(request: RaceRequest) -> dict[str, Any]:
     """Every optimiser's path from the start, and the contour they run over."""
     paths = []
@@ -113,6 +125,7 @@ def race(request: RaceRequest) -> dict[str, Any]:
                     "optimizer": optimizer.model_dump(),
                     "points": [[sig(x, 7), sig(y, 7)] for x, y in points],
                     "diverged_at": diverged_at,
+                    "diverged": _went_uphill(request.function, request.start, points[-1]),
                 }
             )
     return {"function": request.function, "paths": paths, "contour": contour(request.function, request.start)}
