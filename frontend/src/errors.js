@@ -53,6 +53,7 @@ function fmtNumber(value) {
 const VALUE_ERRORS = [
   [/each feature may be listed once/, "err.value.featureTwice"],
   [/batch_size must be 'full' or an integer from 1 to (\d+)/, "err.value.batchSize"],
+  [/start coordinates must be finite numbers within ±(\S+)/, "err.value.raceStart"],
 ];
 
 /** The error item's message in the current language; the server's msg when there is no translation for it. */

@@ -2,6 +2,7 @@
 // A catalog value the page does not know yet (a new optimiser, say) falls back to its own name, so it still shows.
 
 import { en as classroomEn, ja as classroomJa } from "./i18n-classroom.js";
+import { en as diagramEn, ja as diagramJa } from "./i18n-diagram.js";
 
 const en = {
   "app.skip": "Skip to content",
@@ -305,6 +306,8 @@ const en = {
   "race.run": "Race",
   "race.replay": "Replay",
   "race.escaped": "left the map: η too large",
+  "race.leftDownhill": "left the map downhill",
+  "race.noResult": "No race: change the fields marked on the left and press Race.",
   "race.minimum": "minimum",
   "race.saddlePoint": "saddle point (not a minimum)",
   "race.optimizers": "Optimizers and learning rates",
@@ -318,6 +321,7 @@ const en = {
   "help.fn.rosenbrock": "A long curved valley: easy to find, slow to follow.",
   "help.fn.saddle": "A saddle point: the gradient is zero there, yet it is no minimum.",
   "help.fn.beale": "A sharp landscape with flat plateaus and steep walls.",
+  "err.value.raceStart": "must be a finite number within ±{max}",
 };
 
 const ja = {
@@ -615,6 +619,8 @@ const ja = {
   "race.run": "レース開始",
   "race.replay": "再生",
   "race.escaped": "範囲外へ: 学習率が大きすぎ",
+  "race.leftDownhill": "坂を下って範囲外へ",
+  "race.noResult": "レースなし: 印の付いた欄を直して「レース開始」を押してください。",
   "race.minimum": "最小値",
   "race.saddlePoint": "鞍点(最小値ではない)",
   "race.optimizers": "最適化手法と学習率",
@@ -662,6 +668,7 @@ const ja = {
   "err.type.json_type": "送信内容が JSON として読めません",
   "err.type.no_gpu": "このサーバーには GPU がありません。'auto' か 'cpu' を選んでください",
   "err.value.featureTwice": "同じ入力特徴量は1回だけ選べます",
+  "err.value.raceStart": "有限の数値で、±{max} の範囲にしてください",
   "err.value.batchSize": "バッチサイズは 'full' か、1 から {max} までの整数にしてください",
   "err.limit.max_samples": "このサーバーではサンプル数は {max} までです (上限 max_samples)",
   "err.limit.max_epochs": "このサーバーではエポック数は {max} までです (上限 max_epochs)",
@@ -682,7 +689,7 @@ const ja = {
   "err.code.batchnorm_batch": "バッチ正規化には1バッチに {min} サンプル以上が必要です。バッチサイズを {min} 以上にしてください",
 };
 
-export const LANGS = { en: { ...en, ...classroomEn }, ja: { ...ja, ...classroomJa } };
+export const LANGS = { en: { ...en, ...classroomEn, ...diagramEn }, ja: { ...ja, ...classroomJa, ...diagramJa } };
 const STORE_KEY = "nndojo.lang";
 const listeners = new Set();
 let lang = "en";

@@ -1,30 +1,58 @@
 // The optimiser race: the contour of a 2-D function and the animated paths of the chosen optimisers
 // (POST /api/optimizer-race), as in the textbook's comparison on f = x²/20 + y².
 
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
 import { h, newId, render } from "./dom.js";
+import { errorText } from "./errors.js";
 import { help, label, onLang, t } from "./i18n.js";
 import { getCatalog } from "./state.js";
-import { baseLayout, draw, RUN_COLORS } from "./charts/plot.js";
+import { baseLayout, draw, extent, purge, RUN_COLORS } from "./charts/plot.js";
 
-/** The textbook's learning rates for the bowl; other optimisers start from the catalog's default. */
-const TEXTBOOK_LR = { sgd: 0.95, momentum: 0.1, nesterov: 0.1, adagrad: 1.5, rmsprop: 0.1, adam: 0.3 };
-const STARTS = { bowl: [-7, 2], rosenbrock: [-1.5, 2], saddle: [-2, 0.01], beale: [1, 1.5] };
 const STEP_MS = 70;
+const MAX_ANIMATION_MS = 6000; // a 300-step Rosenbrock race replays in 6 s, not 21
 
 let root = null;
 const settings = { fn: "bowl", start: [-7, 2], steps: 30, opts: {} };
 let result = null;
 let frameAt = 0;
 let anim = null;
-let error = null;
+let errors = []; // the last refusal's items (or one {msg}), said again in the current language on each render
+
+/** The function's own start, steps and learning rates (the catalog's race_presets): the bowl's rates blow up on
+ * Rosenbrock. Which optimisers race is the user's choice and stays. */
+function applyPreset(fn) {
+  const preset = (getCatalog().race_presets || {})[fn];
+  for (const o of getCatalog().optimizers) {
+    const s = settings.opts[o.name] || (settings.opts[o.name] = { on: ["sgd", "momentum", "adagrad", "adam"].includes(o.name) });
+    s.lr = preset?.lr?.[o.name] ?? o.defaults.lr;
+  }
+  if (preset) {
+    settings.start = [...preset.start];
+    settings.steps = preset.steps;
+  }
+}
 
 function initSettings() {
-  for (const o of getCatalog().optimizers) {
-    if (!(o.name in settings.opts)) {
-      settings.opts[o.name] = { on: ["sgd", "momentum", "adagrad", "adam"].includes(o.name), lr: TEXTBOOK_LR[o.name] ?? o.defaults.lr };
-    }
-  }
+  if (!Object.keys(settings.opts).length) applyPreset(settings.fn);
+}
+
+/** Which input a refused field belongs to, named in the page's language: "Steps", "Learning rate of Adam". */
+function fieldName(loc, raced) {
+  const [, key, index] = (loc || []).map(String);
+  if (key === "steps") return t("race.steps");
+  if (key === "function") return t("race.function");
+  if (key === "start") return index === "1" ? t("race.startY") : index === "0" ? t("race.startX") : `${t("race.startX")}, ${t("race.startY")}`;
+  if (key === "optimizers" && raced[Number(index)]) return t("race.lrOf", { name: label("opt", raced[Number(index)].name) });
+  return (loc || []).filter((x) => x !== "body").join(".");
+}
+
+/** The data-key of the input a refused field belongs to, so it can be marked invalid. */
+function fieldKey(loc, raced) {
+  const [, key, index] = (loc || []).map(String);
+  if (key === "steps") return "race-steps";
+  if (key === "start") return index === "1" ? "race-start-y" : "race-start-x";
+  if (key === "optimizers" && raced[Number(index)]) return `race-lr-${raced[Number(index)].name}`;
+  return null;
 }
 
 async function runRace() {
@@ -35,10 +63,13 @@ async function runRace() {
   if (button) button.disabled = true;
   try {
     result = await api.race({ function: settings.fn, start: settings.start, steps: settings.steps, optimizers });
-    error = null;
+    errors = [];
   } catch (err) {
+    // The old race no longer answers these settings: clear it rather than leave it beside the error.
     result = null;
-    error = err.message;
+    const plotEl = root.querySelector("#race-plot");
+    if (plotEl) purge(plotEl);
+    errors = err instanceof ApiError && err.items.length ? err.items.map((item) => ({ ...item, raced: optimizers })) : [{ msg: err.status === 0 ? t("app.serverDown") : err.message }];
   }
   draw_();
   animate();
@@ -58,8 +89,9 @@ function animate() {
     return;
   }
   const started = performance.now();
+  const perStep = Math.min(STEP_MS, MAX_ANIMATION_MS / total);
   const step = (now) => {
-    const k = Math.min(total, 1 + Math.floor((now - started) / STEP_MS));
+    const k = Math.min(total, 1 + Math.floor((now - started) / perStep));
     if (k !== frameAt) {
       frameAt = k;
       plot(k);
@@ -87,16 +119,19 @@ function plot(k) {
   // log(1 + f - min): the bowl, Rosenbrock and Beale span many orders of magnitude.
   const z = c.z.map((r) => r.map((v) => Math.log1p(Math.max(0, v - lo))));
   const data = [{ type: "contour", x: c.x, y: c.y, z, colorscale: "Greys", reversescale: true, showscale: false, ncontours: 24, contours: { coloring: "heatmap" }, opacity: 0.55, hoverinfo: "skip" }];
-  const xr = [Math.min(...c.x), Math.max(...c.x)];
-  const yr = [Math.min(...c.y), Math.max(...c.y)];
+  const xr = extent(c.x);
+  const yr = extent(c.y);
   const inside = (q) => Number.isFinite(q[0]) && Number.isFinite(q[1]) && q[0] >= xr[0] && q[0] <= xr[1] && q[1] >= yr[0] && q[1] <= yr[1];
   result.paths.forEach((p, i) => {
     const shown = p.points.slice(0, k);
     const pts = shown.filter((q) => Number.isFinite(q[0]) && Number.isFinite(q[1]));
     const color = RUN_COLORS[i % RUN_COLORS.length];
-    // A path that blows up or leaves the map says so in the legend: the learning rate is too large for this function.
-    const lost = shown.some((q) => !inside(q));
-    const name = `${label("opt", p.optimizer.name)} (η=${p.optimizer.lr})${lost ? ` ✕ ${t("race.escaped")}` : ""}`;
+    // Divergence (f went uphill: η too large for this function) is said once the path shows it; leaving the map
+    // downhill, as on the saddle, is the right answer and is said as such.
+    const left = shown.some((q) => !inside(q));
+    const lost = Boolean(p.diverged) && (left || k >= p.points.length);
+    const note = lost ? ` ✕ ${t("race.escaped")}` : left ? ` ↘ ${t("race.leftDownhill")}` : "";
+    const name = `${label("opt", p.optimizer.name)} (η=${p.optimizer.lr})${note}`;
     data.push({ type: "scatter", mode: "lines+markers", name, x: pts.map((q) => q[0]), y: pts.map((q) => q[1]), line: { color, width: 2, dash: lost ? "dot" : "solid" }, marker: { size: 5, color } });
   });
   const goal = GOALS[result.function];
@@ -108,7 +143,7 @@ function plot(k) {
 
 function numberField(labelText, value, onValue, attrs = {}) {
   const id = newId("race");
-  const input = h("input", { type: "number", id, value: String(value), step: "any", ...attrs });
+  const input = h("input", { type: "number", id, value: String(value), step: "any", "aria-invalid": invalid(attrs["data-key"]), ...attrs });
   input.addEventListener("input", () => {
     const x = Number(input.value);
     if (input.value.trim() !== "" && Number.isFinite(x)) onValue(x);
@@ -123,7 +158,7 @@ function draw_() {
   const fnSelect = h("select", { id: fnId, "data-key": "race-fn" }, cat.race_functions.map((f) => h("option", { value: f, selected: f === settings.fn }, label("fn", f))));
   fnSelect.addEventListener("change", () => {
     settings.fn = fnSelect.value;
-    if (STARTS[settings.fn]) settings.start = [...STARTS[settings.fn]];
+    applyPreset(settings.fn);
     draw_();
     runRace();
   });
@@ -131,7 +166,7 @@ function draw_() {
     const s = settings.opts[o.name];
     const box = h("input", { type: "checkbox", checked: s.on, "aria-label": t("race.enable", { name: label("opt", o.name) }), "data-key": `race-on-${o.name}`, id: `race-on-${o.name}` });
     box.addEventListener("change", () => (s.on = box.checked));
-    const lr = h("input", { type: "number", value: String(s.lr), step: "any", min: 0, "aria-label": t("race.lrOf", { name: label("opt", o.name) }), "data-key": `race-lr-${o.name}` });
+    const lr = h("input", { type: "number", value: String(s.lr), step: "any", min: 0, "aria-label": t("race.lrOf", { name: label("opt", o.name) }), "data-key": `race-lr-${o.name}`, "aria-invalid": invalid(`race-lr-${o.name}`) });
     lr.addEventListener("input", () => {
       const x = Number(lr.value);
       if (Number.isFinite(x) && x > 0) s.lr = x;
@@ -158,9 +193,9 @@ function draw_() {
           h(
             "div",
             { class: "grid2" },
-            numberField(t("race.startX"), settings.start[0], (x) => (settings.start[0] = x)),
-            numberField(t("race.startY"), settings.start[1], (y) => (settings.start[1] = y)),
-            numberField(t("race.steps"), settings.steps, (n) => (settings.steps = Math.max(1, Math.round(n))), { min: 1, max: 1000, step: 1 }),
+            numberField(t("race.startX"), settings.start[0], (x) => (settings.start[0] = x), { "data-key": "race-start-x" }),
+            numberField(t("race.startY"), settings.start[1], (y) => (settings.start[1] = y), { "data-key": "race-start-y" }),
+            numberField(t("race.steps"), settings.steps, (n) => (settings.steps = Math.max(1, Math.round(n))), { min: 1, max: 1000, step: 1, "data-key": "race-steps" }),
           ),
           h("h3", {}, t("race.optimizers")),
           h("div", { class: "race-opts" }, optRows),
@@ -170,13 +205,25 @@ function draw_() {
             h("button", { type: "button", class: "btn primary", id: "race-run", onclick: runRace }, `▶ ${t("race.run")}`),
             h("button", { type: "button", class: "btn", id: "race-replay", onclick: animate, disabled: !result }, t("race.replay")),
           ),
-          error ? h("div", { class: "alert error", role: "alert" }, error) : null,
+          errors.length
+            ? h("div", { class: "alert error", role: "alert", id: "race-error" }, errors.map((e) => (e.loc ? `${fieldName(e.loc, e.raced)}: ${errorText(e)}` : e.msg)).join(" · "))
+            : null,
         ),
       ),
-      h("div", { class: "chart-card" }, oldPlot || h("div", { id: "race-plot", class: "race-plot", role: "img", "aria-label": t("race.title") })),
+      h(
+        "div",
+        { class: "chart-card" },
+        !result && errors.length ? h("p", { class: "empty-note", id: "race-empty" }, t("race.noResult")) : null,
+        oldPlot || h("div", { id: "race-plot", class: "race-plot", role: "img", "aria-label": t("race.title") }),
+      ),
     ),
   );
   if (result) plot(frameAt);
+}
+
+/** "true" when the last refusal named this input. */
+function invalid(key) {
+  return errors.some((e) => e.loc && fieldKey(e.loc, e.raced) === key) ? "true" : null;
 }
 
 export function mountRace(el) {

@@ -12,6 +12,19 @@ export function plotText(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
+/** [min, max] of the finite numbers in `values` (null when there are none). A loop, not Math.min(...values): spreading
+ * an array passes each value as an argument, and above about 125,000 of them the call throws a RangeError. */
+export function extent(values) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo <= hi ? [lo, hi] : null;
+}
+
 /** Plotly, loaded by a classic <script defer> from /vendor before the modules run. */
 export function plotly() {
   if (!window.Plotly) throw new Error("Plotly did not load from vendor/plotly.min.js");
