@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     cancel_grace_s: float = Field(
         5.0, gt=0, description="a running job that has not stopped this long after a cancel has its worker restarted"
     )
+    max_paused_s: float = Field(
+        900.0, gt=0, description="a paused job keeps its slot at most this long, then it is stopped (cancelled) so the slot serves others"
+    )
     max_layers: int = Field(m.MAX_LAYERS, ge=1, le=m.MAX_LAYERS)
     max_units: int = Field(m.MAX_UNITS, ge=1, le=m.MAX_UNITS)
     max_filters: int = Field(m.MAX_FILTERS, ge=1, le=m.MAX_FILTERS)

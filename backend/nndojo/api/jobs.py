@@ -1,4 +1,5 @@
-"""/api/jobs: submit, list, read, cancel, delete and share jobs, and read their events and metrics.
+"""/api/jobs: submit, list, read, cancel, delete and share jobs, pause, resume and step them or change their lr, and
+read their events and metrics.
 
 Who may do what is declared by the dependencies of nndojo.api.access (ReadableJob, ControllableJob); the routes only
 act.
@@ -12,9 +13,9 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from nndojo.api.access import CallerDep, ControllableJob, ReadableJob, missing
 from nndojo.api.deps import ClassroomDep, ManagerDep, SettingsDep, checked
-from nndojo.api.schemas import Deleted, Job, JobSummary, Metrics, Status
+from nndojo.api.schemas import Deleted, Job, JobChange, JobSummary, Metrics, Status
 from nndojo.jobs.log import MAX_PAGE
-from nndojo.jobs.manager import JobFinished, JobNotFound, QuotaFull
+from nndojo.jobs.manager import JobFinished, JobManager, JobNotControllable, JobNotFound, QuotaFull
 from nndojo.spec import JobSpec
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -93,6 +94,47 @@ async def cancel_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any
         raise missing(job["id"]) from exc
     except JobFinished as exc:
         raise HTTPException(409, f"the job is already {exc.status}: only queued or running jobs can be cancelled") from exc
+
+
+CONTROL_RESPONSES = {**NOT_FOUND, **FORBIDDEN, 409: {"description": "the job finished, has not started yet, or (step) is not paused"}}
+
+
+async def _control(job: dict[str, Any], manager: JobManager, action: str, value: float | None = None) -> dict[str, Any]:
+    try:
+        return await manager.control(job["id"], action, value)
+    except JobNotFound as exc:
+        raise missing(job["id"]) from exc
+    except JobFinished as exc:
+        raise HTTPException(409, f"the job is already {exc.status}: only a running or paused job can be paused, resumed, stepped or given a new lr") from exc
+    except JobNotControllable as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+@router.post("/{job_id}/pause", response_model=Job, responses=CONTROL_RESPONSES)
+async def pause_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
+    """The job stops after its current step and waits, status `paused`, holding its slot (at most max_paused_s);
+    replies once it has paused. Pausing a paused job changes nothing."""
+    return await _control(job, manager, "pause")
+
+
+@router.post("/{job_id}/resume", response_model=Job, responses=CONTROL_RESPONSES)
+async def resume_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
+    """A paused job trains on, status `running`. Resuming a running job changes nothing."""
+    return await _control(job, manager, "resume")
+
+
+@router.post("/{job_id}/step", response_model=Job, responses=CONTROL_RESPONSES)
+async def step_job(job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
+    """A paused job trains to the end of the next epoch (the rest of the current one when paused mid-epoch), then
+    pauses again."""
+    return await _control(job, manager, "step")
+
+
+@router.patch("/{job_id}", response_model=Job, responses=CONTROL_RESPONSES)
+async def change_job(change: JobChange, job: ControllableJob, manager: ManagerDep) -> dict[str, Any]:
+    """A new learning rate from the next step on, running or paused: the next epoch event carries it, a `control`
+    event records when, and the spec's lr schedule goes on relative to it."""
+    return await _control(job, manager, "lr", change.lr)
 
 
 @router.delete("/{job_id}", response_model=Deleted, responses={**NOT_FOUND, **FORBIDDEN})

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nndojo.spec import JobSpec
+from nndojo.spec.models import OPTIMIZER_MODELS
 
-Status = Literal["queued", "running", "completed", "failed", "cancelled", "diverged"]
+Status = Literal["queued", "running", "paused", "completed", "failed", "cancelled", "diverged"]
 
 
 class Open(BaseModel):
@@ -44,6 +45,20 @@ class Job(Open):
 
 class JobSummary(Job):
     settings: dict[str, Any] = Field(description="dataset, layers, output, loss, optimizer, lr, batch_size, epochs, device")
+
+
+def _lr_max() -> float:
+    """The spec's own bound on every optimiser's lr: a running job's lr may not go where a new spec's could not."""
+    bounds = [c.le for model in OPTIMIZER_MODELS for c in model.model_fields["lr"].metadata if getattr(c, "le", None) is not None]
+    return min(bounds)
+
+
+class JobChange(BaseModel):
+    """PATCH /api/jobs/{id}: what may change while a job trains."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    lr: float = Field(gt=0.0, le=_lr_max(), description="the learning rate from the next step on; the lr schedule goes on relative to it")
 
 
 class Deleted(Open):

@@ -60,6 +60,10 @@ class JobFinished(Exception):
         self.status = status
 
 
+class JobNotControllable(Exception):
+    """A live control the job's state forbids now (not started yet; a step while not paused): a 409 with this text."""
+
+
 @dataclass(frozen=True)
 class Owner:
     """Who submits: a user id, their class, and the limits their turns obey."""
@@ -70,6 +74,7 @@ class Owner:
 
 
 CANCELLED = {"status": "cancelled"}
+PAUSE_STATUS = {"pause": "paused", "resume": "running", "step": "running"}  # a job's status after each control event
 MAX_LOG_BREAKS = 3
 
 
@@ -241,6 +246,8 @@ class JobManager:
             changes = {"status": status, "finished_at": utc_now(), "error": meta.get("error")}
         elif kind == "epoch":
             changes = {"epoch": meta.get("epoch"), "final": {"train": meta.get("train"), "test": meta.get("test")}}
+        elif kind == "control" and meta.get("action") in PAUSE_STATUS:
+            changes = {"status": PAUSE_STATUS[meta["action"]]}
         changes = {key: value for key, value in changes.items() if value is not None or key == "final"}
         metrics = wire.to_json(meta["metrics"]) if "metrics" in meta else None
         if job.final_sent:
@@ -249,6 +256,20 @@ class JobManager:
         else:
             self._record(job, changes)
             self.log.append(job.id, payload, metrics=metrics)
+        if kind == "control":
+            self._on_control(job, str(meta.get("action")))
+
+    def _on_control(self, job: ActiveJob, action: str) -> None:
+        """The trainer acted on a control: the scheduler's paused-time limit follows, and whoever asked is told."""
+        assert self.scheduler is not None
+        job.controls_seen[action] += 1
+        self.scheduler.on_control(job, action)
+        self._poke(job)
+
+    @staticmethod
+    def _poke(job: ActiveJob) -> None:
+        job.control_seen.set()
+        job.control_seen = asyncio.Event()
 
     def _record(self, job: ActiveJob, changes: dict[str, Any], *, visible: bool = True) -> None:
         """Stores the changes; shows them in the job's record now, or (visible=False) once its final event is stored."""
@@ -274,8 +295,8 @@ class JobManager:
         status = outcome.get("status") if outcome.get("status") in FINAL_STATUSES else "failed"
         event: dict[str, Any] = {"type": "status", "status": status}
         changes: dict[str, Any] = {"status": status, "finished_at": utc_now()}
-        if status == "failed":
-            error = outcome.get("error") or f"the trainer ended with status {outcome.get('status')!r}"
+        error = outcome.get("error") or (f"the trainer ended with status {outcome.get('status')!r}" if status == "failed" else None)
+        if error:  # a failure's cause, or why the server cancelled it (max_paused_s)
             event["error"] = changes["error"] = error
             if outcome.get("error_code"):
                 event["error_code"] = changes["error_code"] = outcome["error_code"]
@@ -296,6 +317,7 @@ class JobManager:
             self.active.pop(job.id, None)
             self.log.forget(job.id)
             job.finished.set()
+            self._poke(job)
 
         return done
 
@@ -343,6 +365,46 @@ class JobManager:
             raise JobFinished(stored["status"])
         await self.scheduler.stop(job, CANCELLED)
         return self.job_view(job)
+
+    async def control(self, job_id: str, action: str, value: float | None = None) -> dict[str, Any]:
+        """Pause, resume, step or a new lr (nndojo.train.control); replies once the trainer has acted on it (or after
+        cancel_grace_s, with the job as it is then). A pause of a paused job and a resume of a running one change
+        nothing. Raises JobNotFound, JobFinished, or JobNotControllable (queued; a step while not paused)."""
+        assert self.scheduler is not None
+        job = self.active.get(job_id)
+        if job is None or job.final_sent:
+            stored = await self.get(job_id)
+            if stored is None:
+                raise JobNotFound(job_id)
+            raise JobFinished(stored["status"])
+        if not job.started or job.slot is None:
+            raise JobNotControllable("the job has not started training yet: pause, step and lr work once it is running")
+        if action == "step" and not job.want_paused:
+            raise JobNotControllable("only a paused job can step one epoch: pause it first")
+        if action in ("pause", "resume"):
+            if job.want_paused == (action == "pause"):
+                return self.job_view(job)
+            job.want_paused = action == "pause"
+        seen = job.controls_seen[action]
+        if not await self.scheduler.control(job, action, value):  # its worker has no such run: the job is ending
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(job.finished.wait(), timeout=self.settings.cancel_grace_s)
+            if job.finished.is_set():
+                raise JobFinished(str(job.record["status"]))
+            return self.job_view(job)
+        await self._acted(job, action, seen)
+        return self.job_view(job)
+
+    async def _acted(self, job: ActiveJob, action: str, seen: int) -> None:
+        """Waits until the trainer's control event for `action` arrives (or the job ends), at most cancel_grace_s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.cancel_grace_s
+        while job.controls_seen[action] <= seen and not job.finished.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(job.control_seen.wait(), remaining)
 
     async def delete(self, job_id: str) -> None:
         job = self.active.get(job_id)

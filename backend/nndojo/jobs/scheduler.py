@@ -10,6 +10,9 @@ Decisions, in one place:
   per job (`max_job_seconds`): past it the job is stopped like a cancel and ends `failed` with that reason.
 - Stopping: a queued job leaves the line at once; a running one gets its slot's cancel flag, read by the trainer
   between steps. Still running after `cancel_grace_s`: its worker is killed and replaced.
+- Pause: a paused job keeps its slot (its model and optimiser state live in that worker; moving them is not worth it
+  for classroom-sized runs), so it still counts against its owner's running limit and its wall-clock limit keeps
+  running. Past `max_paused_s` paused, it is stopped as cancelled with that reason, so no slot is held forever.
 - Workers: a slot gets a job only once its actor has answered `ready`. A worker that dies before its job started
   (idle, or while starting it) costs the job nothing: the job goes back to the head of its owner's line (twice at
   most) and the slot gets a fresh worker. A worker that dies mid-job fails that job and is replaced.
@@ -21,7 +24,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +74,10 @@ class ActiveJob:
     task: asyncio.Task[None] | None = None
     end: asyncio.Future[dict[str, Any]] | None = None  # the worker's end frame: the outcome, after all its events
     deadline: asyncio.TimerHandle | None = None
+    want_paused: bool = False  # the last pause/resume asked for (the trainer acts on requests in order)
+    controls_seen: Counter[str] = field(default_factory=Counter)  # control events from its trainer, by action
+    control_seen: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) at each control event
+    pause_limit: asyncio.TimerHandle | None = None
 
 
 def time_limit_outcome(seconds: float) -> dict[str, Any]:
@@ -78,6 +85,14 @@ def time_limit_outcome(seconds: float) -> dict[str, Any]:
         "status": "failed",
         "error": f"stopped after the class's time limit of {seconds:g} s per job (max_job_seconds)",
         "error_code": "max_job_seconds",
+    }
+
+
+def paused_limit_outcome(seconds: float) -> dict[str, Any]:
+    return {
+        "status": "cancelled",
+        "error": f"stopped after {seconds:g} s paused (max_paused_s), so that its training slot serves others",
+        "error_code": "max_paused_s",
     }
 
 
@@ -209,8 +224,9 @@ class Scheduler:
             outcome = {"status": "failed", "error": f"the server could not run the job ({type(exc).__name__})"}
         finally:
             slot.job = None
-            if job.deadline is not None:
-                job.deadline.cancel()
+            for timer in (job.deadline, job.pause_limit):
+                if timer is not None:
+                    timer.cancel()
             if not end.done():
                 end.cancel()
             if returned is not None and not returned.done():
@@ -250,6 +266,32 @@ class Scheduler:
             self.dispatch()
             return
         log.error("slot %d: no worker would start; it stays out of service", slot.index)
+
+    # --- live control ----------------------------------------------------------------------------
+
+    async def control(self, job: ActiveJob, action: str, value: float | None = None) -> bool:
+        """Hands a pause, resume, step or lr request to the job's worker; False when it is not training there."""
+        slot = job.slot
+        if slot is None:
+            return False
+        ref = slot.actor.control.remote(job.id, action, value)
+        try:
+            return bool(await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout=self.settings.cancel_grace_s))
+        except (TimeoutError, RayError):
+            return False
+
+    def on_control(self, job: ActiveJob, action: str) -> None:
+        """The trainer acted on a control: a pause starts the paused-time limit, a resume or a step ends it."""
+        if action not in ("pause", "resume", "step"):
+            return
+        if job.pause_limit is not None:
+            job.pause_limit.cancel()
+            job.pause_limit = None
+        if action == "pause":
+            seconds = self.settings.max_paused_s
+            job.pause_limit = asyncio.get_running_loop().call_later(
+                seconds, lambda: self._spawn_task(self.stop(job, paused_limit_outcome(seconds)), f"paused-{job.id}")
+            )
 
     # --- stopping --------------------------------------------------------------------------------
 

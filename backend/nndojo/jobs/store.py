@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from nndojo.db.schema import EventRow, JobRow, MetricRow, WeightsRow
 
-ACTIVE_STATUSES = ("queued", "running")
+ACTIVE_STATUSES = ("queued", "running", "paused")
 FINAL_STATUSES = ("completed", "failed", "cancelled", "diverged")
 INTERRUPTED = "interrupted by server restart"
 PAGE_BYTES = 4_000_000  # a page of events stops growing past this, whatever its `limit`: reads stay bounded in memory
@@ -182,7 +182,7 @@ class Store:
             flush()
 
     def mark_interrupted(self) -> list[str]:
-        """At start: jobs a previous server left queued or running fail, with a final event so their streams close.
+        """At start: jobs a previous server left queued, running or paused fail, with a final event so their streams close.
         The final event takes the seq after the last stored one: the server sends an event to clients only once it is
         stored, so no client has seen that seq (a crash cannot make a seq mean two events)."""
         now = utc_now()

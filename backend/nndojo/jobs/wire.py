@@ -42,7 +42,7 @@ WEIGHTS_CHUNK = 8 * 1024 * 1024
 MAX_WEIGHTS_BYTES = 8 * MAX_PARAMS + (1 << 20)
 _U32 = struct.Struct("!I")
 # Fields the server needs to track a job without parsing the event text.
-META_FIELDS = ("type", "status", "epoch", "device", "n_params", "train", "test", "error", "error_code")
+META_FIELDS = ("type", "status", "epoch", "device", "n_params", "train", "test", "error", "error_code", "action")
 
 
 class FrameError(ValueError):

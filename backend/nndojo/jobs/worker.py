@@ -1,8 +1,9 @@
 """A training slot: a long-lived Ray actor that runs one job at a time with the trainer and hands its events back.
 
 One actor per slot keeps torch imported and, on a GPU, the CUDA context warm across jobs. The actor is threaded
-(max_concurrency > 1): `run` trains in one thread while `cancel` (sets the flag the trainer's should_stop reads) answers
-from another, so a cancel lands within one training step.
+(max_concurrency > 1): `run` trains in one thread while `cancel` (sets the flag the trainer's should_stop reads) and
+`control` (pause, resume, step, lr: a request in the trainer's mailbox, nndojo.train.control) answer from another, so
+either lands within one training step.
 
 Events leave the worker as JSON over the event socket (nndojo.jobs.wire); the server stores that text and sends it to
 every websocket unchanged.
@@ -57,6 +58,7 @@ class SlotWorker:
         self._lock = threading.Lock()
         self._job: str | None = None
         self._stop = threading.Event()
+        self._controls: Any = None  # the running job's nndojo.train.control.Controls
         self._cancelled: deque[str] = deque(maxlen=64)  # cancels that came before their run (bounded: a late one for a finished job stays harmless)
         self._sender = Sender()
 
@@ -89,10 +91,12 @@ class SlotWorker:
         outcome; returns the outcome too. Never raises: a failure is an outcome."""
         from nndojo.spec import JobSpec
         from nndojo.train import train
+        from nndojo.train.control import Controls
 
         address = (address[0], int(address[1]))
+        controls = Controls()
         with self._lock:
-            self._job, self._stop = job_id, threading.Event()
+            self._job, self._stop, self._controls = job_id, threading.Event(), controls
             if job_id in self._cancelled:
                 self._stop.set()
                 self._cancelled.remove(job_id)
@@ -106,12 +110,14 @@ class SlotWorker:
                 outcome: dict[str, Any] = {"status": "cancelled"}
             else:
                 spec = JobSpec.model_validate_json(spec_json)
-                status = train(spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads)
+                status = train(
+                    spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads, controls=controls
+                )
                 outcome = {"status": str(status)}
         except BaseException as exc:  # the job fails, the slot lives on for the next one
             outcome = describe_failure(exc)
         with self._lock:
-            self._job = None
+            self._job = self._controls = None
         with contextlib.suppress(OSError):
             self._sender.send(address, token, encode_frame(END, job_id, outcome))
         return outcome
@@ -120,5 +126,14 @@ class SlotWorker:
         with self._lock:
             if self._job == job_id:
                 self._stop.set()  # read by the trainer's should_stop between steps; harmless once it has finished
+                self._controls.wake()  # a paused trainer waits on its mailbox: it rechecks should_stop now
             else:
                 self._cancelled.append(job_id)  # cancel arrived before run started: run stops at once
+
+    def control(self, job_id: str, action: str, value: float | None = None) -> bool:
+        """Hands a pause, resume, step or lr request to the job's trainer; False when the job is not training here."""
+        with self._lock:
+            if self._job != job_id or self._controls is None:
+                return False
+            self._controls.request(action, value)
+            return True

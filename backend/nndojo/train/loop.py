@@ -25,12 +25,12 @@ from nndojo.spec.batches import batch_bounds
 from nndojo.spec.check import check_spec
 from nndojo.spec.memory import ACTIVATION_BUDGET, PROBE_BATCH, TRAIN_EVAL_CAP
 from nndojo.train.budget import EventPlan
+from nndojo.train.control import Controls, Pilot
 from nndojo.train.heap import map_large_blocks
 from nndojo.train.losses import make_loss
-from nndojo.train.optimizers import make_optimizer, set_lr
+from nndojo.train.optimizers import make_optimizer
 from nndojo.train.probes import Grid, Probes, Split
 from nndojo.train.rounding import sig
-from nndojo.train.schedules import lr_at
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -149,8 +149,12 @@ def train(
     device: str | None = None,
     threads: int | None = None,
     eval_limit: int | None = None,
+    controls: Controls | None = None,
 ) -> str:
     """Train a spec, emitting status and epoch events; returns 'completed', 'diverged' or 'cancelled'.
+
+    controls: pause, resume, step and learning-rate requests from another thread, acted on between steps
+    (nndojo.train.control); each change is emitted as a `control` event when it takes effect.
 
     eval_limit caps the samples evaluated each epoch (for smoke tests of big image sets); None measures the whole
     test set and up to TRAIN_EVAL_CAP training samples. Raises SpecError, DatasetUnavailable or RuntimeError.
@@ -207,7 +211,7 @@ def train(
 
     emit({"type": "status", "status": "running", "device": str(dev), "n_params": count_params(model)})
     steps = 0
-    base_lr = tr.optimizer.lr
+    pilot = Pilot(controls, emit, should_stop, optimizer, tr)
 
     def epoch_event(epoch: int, lr: float, means: Tensor | None) -> tuple[dict[str, Any], bool]:
         body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch))
@@ -216,16 +220,16 @@ def train(
         return event, finite
 
     model.train()
-    event, finite = epoch_event(0, base_lr, None)
+    event, finite = epoch_event(0, tr.optimizer.lr, None)
     emit(event)
     if not finite:
         emit({"type": "status", "status": "diverged", "epoch": 0})
         return "diverged"
     for epoch in range(1, tr.epochs + 1):
-        lr = lr_at(base_lr, tr.lr_schedule, epoch, tr.epochs)
-        set_lr(optimizer, lr)
+        pilot.start_epoch(epoch)
         perm = None if full_batch else torch.randperm(n, generator=shuffle).to(dev)
-        for start, stop in bounds:
+        for i, (start, stop) in enumerate(bounds):
+            pilot.boundary(epoch, steps + i)  # a cheap flag check unless a control came; blocks while paused
             if should_stop():
                 emit({"type": "status", "status": "cancelled"})
                 return "cancelled"
@@ -246,11 +250,13 @@ def train(
             optimizer.step()
             grad_norms.clear()
         steps += len(bounds)
-        event, finite = epoch_event(epoch, sig(lr) or 0.0, grad_norms.take_mean(len(bounds)))
+        event, finite = epoch_event(epoch, sig(pilot.lr) or 0.0, grad_norms.take_mean(len(bounds)))
         emit(event)
         if not finite:
             emit({"type": "status", "status": "diverged", "epoch": epoch})
             return "diverged"
+        if epoch < tr.epochs:
+            pilot.epoch_done(epoch, steps)
         if should_stop():
             emit({"type": "status", "status": "cancelled"})
             return "cancelled"
