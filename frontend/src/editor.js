@@ -266,7 +266,7 @@ export function mountEditor(el) {
   root = el;
   draw();
   subscribe((reason, _spec, source) => {
-    if (reason === "replace" || (reason === "structure" && (source === "editor" || source === "data"))) draw();
+    if (reason === "replace" || (reason === "structure" && ["editor", "data", "diagram"].includes(source))) draw();
     scheduleCheck();
   });
   onLang(draw);

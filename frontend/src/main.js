@@ -13,6 +13,7 @@ import { currentRun, mountTraining, onRunFinished } from "./training.js";
 import { chartTimes, mountDashboard, refresh as refreshCharts } from "./charts/dashboard.js";
 import { mountHistory, setCurrentJob, showHistory } from "./history.js";
 import { mountRace, showRace } from "./race.js";
+import { mountDiagramRow } from "./diagram/mount.js";
 import { mountWho, requireSession } from "./session.js";
 
 let view = "play";
@@ -93,6 +94,7 @@ async function boot() {
   mountEditor(document.getElementById("net-panel"));
   mountLearn(document.getElementById("learn-panel"));
   mountDashboard(document.getElementById("charts"));
+  mountDiagramRow(document.getElementById("net-diagram"), document.getElementById("play-output"));
   mountTraining(document.getElementById("run-panel"));
   mountHistory(document.getElementById("view-compare"));
   mountRace(document.getElementById("view-race"));

@@ -23,6 +23,7 @@ export class RunData {
     this.boundary = null; // the latest finite decision boundary
     this.revision = 0;
     this.seenEpochs = [];
+    this.richEvents = []; // the epochs carrying pictures (units, weights, boundary, samples, confusion): the diagram's history
   }
 
   addStatus(ev) {
@@ -53,6 +54,7 @@ export class RunData {
       if (layer.weight_hist) this.pushHeat(layer.name, ev.epoch, layer.weight_hist);
     }
     this.last = ev;
+    if (ev.units || ev.boundary || ev.samples || ev.confusion || layers.some((l) => l.weights || l.filters || l.weight_hist)) this.richEvents.push(ev);
     // A diverged epoch's boundary is all NaN (null): keep showing the last one that means something.
     if (ev.boundary && ev.boundary.z && ev.boundary.z.some((row) => row.some((v) => typeof v === "number"))) {
       this.boundary = ev.boundary;

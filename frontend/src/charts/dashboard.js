@@ -21,6 +21,7 @@ let draws = 0;
 let interval = MIN_INTERVAL_MS;
 let pass = null; // the charts still to draw in the current incremental pass
 let again = false; // new data arrived during a pass
+let seen = null; // the IntersectionObserver that tells which cards are on screen
 
 export function mountDashboard(el) {
   cards = [
@@ -39,7 +40,7 @@ export function mountDashboard(el) {
   el.replaceChildren(...cards.map((c) => c.el));
   // Off-screen charts wait: drawn when scrolled into view (if their data changed meanwhile).
   if ("IntersectionObserver" in window) {
-    const seen = new IntersectionObserver(
+    seen = new IntersectionObserver(
       (entries) => {
         for (const entry of entries) {
           const card = cards.find((c) => c.el === entry.target);
@@ -63,6 +64,14 @@ export function mountDashboard(el) {
     drawNow();
   });
   showRun(null);
+}
+
+/** Draw a panel that lives outside #charts (the network diagram) on the same schedule: a card-like object with el,
+ * update(run), message(text) and relabel(). */
+export function addPanel(card) {
+  cards.push(card);
+  if (seen) seen.observe(card.el);
+  if (run && run.epochs.length) schedule();
 }
 
 /** Start showing a new run (or none): hides charts that do not apply (boundary for images, filters for dense nets). */
@@ -151,7 +160,7 @@ function drawNow() {
 export function refresh() {
   drawNow();
   for (const card of cards) {
-    if (!card.el.hidden && card.plot.classList.contains("js-plotly-plot")) window.Plotly.Plots.resize(card.plot);
+    if (!card.el.hidden && card.plot?.classList.contains("js-plotly-plot")) window.Plotly.Plots.resize(card.plot);
   }
 }
 

@@ -1,0 +1,396 @@
+// The network diagram (#net-diagram): input features, each layer, the output, as TensorFlow Playground draws them.
+//
+// For the replay scrubber and other callers:
+//   showEpoch(epoch)  draw the run's pictures as they were at that epoch: for each field (units, weights, boundary,
+//                     samples, confusion) the newest snapshot at or before it; showEpoch(null) follows the newest
+//                     epoch again (live). An epoch event is accepted too: showEpoch(ev) is showEpoch(ev.epoch).
+//   shownEpoch()      the epoch pinned by showEpoch, or null when following the newest.
+// Both also move the mistakes panel (image sets). `#net-diagram` carries data-epoch (the epoch whose unit pictures
+// are drawn); each unit box carries data-unit="LAYER.INDEX" (dense_1.3) and data-hash (a hash of its picture).
+//
+// Structure comes from the spec being edited (state.js); pictures from the current run, shown only while the run's
+// network has the same shape as the one on screen (an edit makes them stale: they go blank, not wrong).
+
+import { h, fmt } from "../dom.js";
+import { label, onLang, t } from "../i18n.js";
+import { datasetInfo } from "../data.js";
+import { lastReport, onCheck } from "../editor.js";
+import { getCatalog, getSpec, subscribe } from "../state.js";
+import { findFilters } from "../charts/filters.js";
+import { paintImage } from "../data.js";
+import { CLASS_COLORS } from "../charts/plot.js";
+import { Edges } from "./edges.js";
+import { addLayer, canChange, changeCount, removeLayer, setActivation } from "./edit.js";
+import { clearGrid, paintGrid } from "./heat.js";
+import { columns, featureGrid, maxAbs, shapeKey, snapshotAt, weightsByLayer } from "./model.js";
+import { focusLayer } from "./focus.js";
+import { pinned, pin, onPin } from "./epoch.js";
+
+const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
+const GRID_RES = 20; // the input features' pictures (the events' units grids are this coarse by default)
+
+let root = null;
+let body = null; // the scrolling box
+let stage = null; // the positioned canvas the edges and columns live in
+let info = null;
+let edges = null;
+let cols = []; // [{col, el, boxes: [element], canvases: [canvas|null]}]
+let run = null;
+let drawnFrom = new Map(); // what each column was last painted from (event identity), to skip unchanged repaints
+let relayoutFrame = null;
+let builtKey = null;
+
+export { pinned as shownEpoch };
+
+/** Move the diagram (and the mistakes panel) to `epoch`, or back to the newest with null. */
+export function showEpoch(epoch) {
+  pin(epoch && typeof epoch === "object" ? epoch.epoch : epoch);
+}
+
+// --- structure ---------------------------------------------------------------------------------------------------
+
+function unitSize(list) {
+  const tallest = Math.max(1, ...list.filter((c) => c.perUnit).map((c) => c.count || 1));
+  return Math.max(10, Math.min(38, Math.floor(FIT_HEIGHT / tallest) - 4));
+}
+
+function activationMenu(col) {
+  const cat = getCatalog();
+  const choices = col.type === "output" ? cat.activations.output : cat.activations.hidden;
+  const select = h(
+    "select",
+    { class: "nd-act", "aria-label": t("diagram.activation", { layer: col.name }), "data-key": `nd-act-${col.key}` },
+    choices.map((a) => h("option", { value: a, selected: a === col.activation }, label("act", a))),
+  );
+  select.addEventListener("change", () => setActivation(col.index, select.value));
+  return select;
+}
+
+function countControls(col) {
+  const word = col.type === "conv2d" ? "filters" : "units";
+  const btn = (delta, text) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn icon small nd-count-btn",
+        "data-key": `nd-${delta > 0 ? "more" : "fewer"}-${col.key}`,
+        "aria-label": t(delta > 0 ? `diagram.more.${word}` : `diagram.fewer.${word}`, { layer: col.name }),
+        title: t(delta > 0 ? `diagram.more.${word}` : `diagram.fewer.${word}`, { layer: col.name }),
+        disabled: !canChange(col.index, delta),
+        onclick: () => changeCount(col.index, delta),
+      },
+      text,
+    );
+  return h("div", { class: "nd-count" }, btn(-1, "−"), h("span", { class: "nd-count-n" }, t(`diagram.n.${word}`, { n: fmt(col.count) })), btn(1, "+"));
+}
+
+function columnHead(col) {
+  const title = col.type === "input" ? t("diagram.input") : col.type === "output" ? t("diagram.output") : col.name;
+  const name =
+    col.type === "input"
+      ? h("span", { class: "nd-name" }, title)
+      : h("button", { type: "button", class: "nd-name", "data-layer-button": col.name, title: t("diagram.openCharts", { layer: col.name }), onclick: () => pick(col.name, null) }, title);
+  const parts = [name];
+  if (col.index !== null && col.activation) parts.push(activationMenu(col));
+  else if (col.type === "output" && getCatalog().activations) parts.push(activationMenu(col));
+  if (col.index !== null && ["dense", "conv2d"].includes(col.type)) parts.push(countControls(col));
+  return h("div", { class: "nd-head" }, parts);
+}
+
+function unitBox(col, i, size) {
+  const canvas = h("canvas", { width: GRID_RES, height: GRID_RES, class: "nd-pic" });
+  const text = col.type === "input" ? col.labels[i] : `${col.name}.${i}`;
+  const box = h(
+    "button",
+    {
+      type: "button",
+      class: "nd-unit",
+      "data-unit": `${col.name}.${i}`,
+      "aria-label": t("diagram.unit", { unit: text }),
+      title: text,
+      onclick: () => pick(col.name, i),
+    },
+    canvas,
+    col.type === "input" ? h("span", { class: "nd-feature" }, col.labels[i]) : null,
+  );
+  box.style.setProperty("--unit", `${size}px`);
+  return { box, canvas };
+}
+
+function layerBox(col) {
+  const shape = shapeOf(col);
+  const kind = col.pass ? "pass" : col.type === "input" || col.type === "output" ? "io" : col.type;
+  const lines = [h("span", { class: "nd-box-type" }, col.type === "input" ? t("diagram.input") : label("layer", col.type))];
+  if (col.count && !col.pass) lines.push(h("span", { class: "nd-box-count" }, t(`diagram.n.${col.type === "conv2d" ? "filters" : "units"}`, { n: fmt(col.count) })));
+  lines.push(h("span", { class: "nd-shape", "data-shape-of": col.name }, shape));
+  const filters = col.type === "conv2d" ? h("div", { class: "nd-filters", "data-filters-of": col.name }) : null;
+  return h(
+    col.type === "input" ? "div" : "button",
+    {
+      type: col.type === "input" ? null : "button",
+      class: "nd-layer",
+      "data-kind": kind,
+      "data-layer": col.name,
+      "aria-label": col.type === "input" ? null : t("diagram.openCharts", { layer: col.name }),
+      onclick: col.type === "input" ? null : () => pick(col.name, null),
+    },
+    lines,
+    filters,
+  );
+}
+
+function shapeOf(col) {
+  const report = lastReport();
+  if (!report) return "";
+  if (col.type === "input") return `(${report.input_shape.join(", ")})`;
+  const layer = report.layers.find((l) => l.name === col.name);
+  return layer ? `(${layer.out_shape.join(", ")})` : "";
+}
+
+function build() {
+  if (!root) return;
+  const spec = getSpec();
+  const dinfo = datasetInfo(spec.dataset.name);
+  const list = columns(spec, dinfo);
+  builtKey = structureKey();
+  const size = unitSize(list);
+  stage = h("div", { class: "nd-stage" });
+  cols = list.map((col) => {
+    const el = h("div", { class: "nd-col", "data-col": col.name, "data-type": col.type });
+    const boxes = [];
+    const canvases = [];
+    let content;
+    if (col.perUnit) {
+      const units = [];
+      for (let i = 0; i < col.count; i += 1) {
+        const { box, canvas } = unitBox(col, i, size);
+        boxes.push(box);
+        canvases.push(canvas);
+        units.push(box);
+      }
+      content = h("div", { class: "nd-units" }, units);
+    } else {
+      const box = layerBox(col);
+      boxes.push(box);
+      content = h("div", { class: "nd-units" }, box);
+    }
+    el.append(columnHead(col), content);
+    stage.append(el);
+    return { col, el, boxes, canvases };
+  });
+  const layers = list.filter((c) => c.index !== null).length;
+  const tools = h(
+    "div",
+    { class: "nd-tools" },
+    h("button", { type: "button", class: "btn small", id: "nd-add-layer", "data-key": "nd-add-layer", onclick: addLayer, title: t("diagram.addLayer") }, `+ ${t("diagram.layer")}`),
+    h("button", { type: "button", class: "btn small", id: "nd-remove-layer", "data-key": "nd-remove-layer", disabled: !layers, onclick: removeLayer, title: t("diagram.removeLayer") }, `− ${t("diagram.layer")}`),
+    h("span", { class: "nd-layers" }, t("diagram.hiddenLayers", { n: layers })),
+  );
+  info = h("p", { class: "nd-info", id: "net-diagram-info" }, t(dinfo.kind === "toy2d" ? "diagram.hint" : "diagram.hintImage"));
+  body = h("div", { class: "nd-body" }, stage);
+  const focusKey = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+  root.replaceChildren(h("div", { class: "nd-top" }, h("h2", { id: "net-diagram-title" }, t("diagram.title")), tools), body, info);
+  if (focusKey) root.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
+  edges = new Edges(stage);
+  drawnFrom = new Map();
+  paintInputs();
+  scheduleLayout();
+  paint();
+}
+
+function scheduleLayout() {
+  if (relayoutFrame !== null) return;
+  relayoutFrame = requestAnimationFrame(() => {
+    relayoutFrame = null;
+    if (!edges || !root || !root.offsetParent) return;
+    edges.layout(cols.map((c) => ({ name: c.col.name, boxes: c.boxes, oneToOne: Boolean(c.col.pass && c.col.perUnit) })));
+    drawnFrom.delete("edges"); // new paths: style them all
+    paintEdges();
+  });
+}
+
+// --- pictures ----------------------------------------------------------------------------------------------------
+
+function paintInputs() {
+  const input = cols.find((c) => c.col.type === "input");
+  if (!input || !input.col.perUnit) return;
+  input.col.labels.forEach((feature, i) => {
+    const grid = featureGrid(feature, GRID_RES);
+    if (grid) input.boxes[i].dataset.hash = paintGrid(input.canvases[i], grid, { scale: maxAbs(grid) || 1 });
+  });
+}
+
+/** The run's events whose pictures fit the network on screen, or null. */
+function runEvents() {
+  if (!run || !run.epochs || !run.epochs.length) return null;
+  if (shapeKey(run.spec) !== shapeKey(getSpec())) return null;
+  return run.richEvents || (run.last ? [run.last] : []);
+}
+
+function paint() {
+  if (!root) return;
+  const events = runEvents();
+  const snap = events ? snapshotAt(events, pinned()) : null;
+  root.dataset.epoch = snap && snap.units ? String(snap.units.epoch) : snap && snap.epoch !== null ? String(snap.epoch) : "";
+  root.dataset.stale = String(Boolean(run && run.epochs && run.epochs.length && !events));
+  for (const c of cols) {
+    if (c.col.type === "input") continue;
+    if (c.col.type === "output") paintOutput(c, snap && snap.boundary);
+    else if (c.col.perUnit) paintUnits(c, snap && snap.units);
+    else if (c.col.type === "conv2d") paintFilters(c, snap && snap.layers);
+  }
+  paintEdges(snap);
+}
+
+function paintUnits(c, ev) {
+  if (drawnFrom.get(c.col.name) === (ev || null)) return;
+  drawnFrom.set(c.col.name, ev || null);
+  const grids = ev && ev.units ? ev.units[c.col.name] : null;
+  const scale = grids ? Math.max(1, maxAbs(grids)) : 1; // tanh and sigmoid on their own scale, ReLU by the layer's largest
+  c.canvases.forEach((canvas, i) => {
+    if (grids && grids[i]) c.boxes[i].dataset.hash = paintGrid(canvas, grids[i], { scale });
+    else {
+      clearGrid(canvas);
+      delete c.boxes[i].dataset.hash;
+    }
+  });
+}
+
+/** Output units on 2-D data: P(class) for two classes, the output itself for a regression; a class swatch otherwise. */
+function paintOutput(c, ev) {
+  if (drawnFrom.get("output") === (ev || null)) return;
+  drawnFrom.set("output", ev || null);
+  const b = ev && ev.boundary;
+  const dinfo = datasetInfo(getSpec().dataset.name);
+  c.canvases.forEach((canvas, i) => {
+    const box = c.boxes[i];
+    box.dataset.cls = String(i);
+    if (!b || !b.z) {
+      clearGrid(canvas);
+      delete box.dataset.hash;
+      if (dinfo.task === "classification" && c.canvases.length > 2) paintSwatch(canvas, i);
+      return;
+    }
+    if (dinfo.task === "regression") box.dataset.hash = paintGrid(canvas, b.z, { scale: maxAbs(b.z) || 1 });
+    else if (c.canvases.length === 1) box.dataset.hash = paintGrid(canvas, b.z, { center: 0.5, scale: 0.5 });
+    else if (c.canvases.length === 2) {
+      // Each unit lights up in its class's colour where it is probable: P(class 0) in orange, P(class 1) in blue.
+      box.dataset.hash = paintGrid(canvas, b.z, i === 0 ? { center: 1 } : {});
+    } else box.dataset.hash = paintGrid(canvas, b.z.map((row) => row.map((v) => (v === i ? 1 : 0))), { scale: 1 });
+  });
+}
+
+function paintSwatch(canvas, i) {
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = CLASS_COLORS[i % CLASS_COLORS.length];
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+}
+
+function paintFilters(c, ev) {
+  const host = root.querySelector(`[data-filters-of="${CSS.escape(c.col.name)}"]`);
+  if (!host || drawnFrom.get(c.col.name) === (ev || null)) return;
+  drawnFrom.set(c.col.name, ev || null);
+  const f = ev ? findFilters(ev) : null;
+  if (!f || f.layer !== c.col.name) {
+    host.replaceChildren();
+    return;
+  }
+  const [n, ch, kh, kw] = f.shape;
+  const per = ch * kh * kw;
+  const values = f.values;
+  const canvases = [];
+  for (let i = 0; i < Math.min(n, 16); i += 1) {
+    const slice = values.slice(i * per, (i + 1) * per);
+    const scale = Math.max(1e-12, maxAbs(slice));
+    const canvas = h("canvas", { width: kw, height: kh });
+    paintImage(canvas, slice.map((v) => v / scale), ch === 3 ? 3 : 1, kh, kw, { signed: true });
+    canvases.push(canvas);
+  }
+  host.replaceChildren(...canvases);
+}
+
+function paintEdges(snap = null) {
+  if (!edges) return;
+  const events = runEvents();
+  const s = snap || (events ? snapshotAt(events, pinned()) : null);
+  const from = (s && s.weights) || null;
+  if (drawnFrom.has("edges") && drawnFrom.get("edges") === from) return;
+  drawnFrom.set("edges", from);
+  const weights = weightsByLayer(from);
+  const names = new Map(cols.map((c, k) => [c.col.name, k]));
+  edges.paint(weights, (layer, j, i, w) => {
+    const k = names.get(layer);
+    const from = k > 0 ? cols[k - 1].col : null;
+    const src = from && from.type === "input" ? from.labels[i] : from ? `${from.name}.${i}` : String(i);
+    return t("diagram.weight", { to: `${layer}.${j}`, from: src, w: fmt(w, 3) });
+  });
+}
+
+// --- interaction -------------------------------------------------------------------------------------------------
+
+/** A unit or a layer was clicked: say what it is (its values for tiny nets) and open its layer in the charts. */
+function pick(layer, index) {
+  for (const el of root.querySelectorAll(".nd-picked")) el.classList.remove("nd-picked");
+  const target = index === null ? root.querySelector(`[data-col="${CSS.escape(layer)}"]`) : root.querySelector(`[data-unit="${CSS.escape(`${layer}.${index}`)}"]`);
+  target?.classList.add("nd-picked");
+  if (layer === "input") {
+    info.textContent = t("diagram.inputInfo", { feature: cols[0].col.labels[index] });
+    return;
+  }
+  const events = runEvents();
+  const snap = events ? snapshotAt(events, pinned()) : null;
+  const w = weightsByLayer(snap && snap.weights).get(layer);
+  let text = index === null ? t("diagram.layerInfo", { layer }) : t("diagram.unitInfo", { unit: `${layer}.${index}` });
+  if (index !== null && w && w.bias && typeof w.bias[index] === "number") {
+    const incoming = (w.weights[index] || []).map((v) => fmt(v, 2)).join(", ");
+    text += ` · ${t("diagram.values", { b: fmt(w.bias[index], 3), w: incoming })}`;
+  }
+  info.textContent = text;
+  focusLayer(layer);
+}
+
+// --- the dashboard's card interface ------------------------------------------------------------------------------
+
+/** Mount into `el`; returns the card the dashboard draws on its schedule (update(run) with each new epoch). */
+export function mountDiagram(el) {
+  root = el;
+  build();
+  subscribe(() => {
+    if (structureKey() !== builtKey) build();
+    else paint();
+  });
+  onCheck(() => {
+    for (const c of cols) {
+      const span = root.querySelector(`[data-shape-of="${CSS.escape(c.col.name)}"]`);
+      if (span) span.textContent = shapeOf(c.col);
+    }
+    scheduleLayout();
+  });
+  onLang(build);
+  onPin(() => paint());
+  if ("ResizeObserver" in window) new ResizeObserver(() => scheduleLayout()).observe(root);
+  const card = {
+    id: "net-diagram",
+    el: root,
+    relabel() {},
+    /** The dashboard's "waiting" note means a new run with no epoch yet: the old run's pictures go. */
+    message(text) {
+      if (!text) return;
+      run = null;
+      paint();
+    },
+    update(next) {
+      run = next;
+      paint();
+    },
+  };
+  window.nndojo = Object.assign(window.nndojo || {}, { diagram: { showEpoch, shownEpoch: pinned } });
+  return card;
+}
+
+/** What the columns are built from: a change here rebuilds the diagram, anything else only repaints it. */
+function structureKey() {
+  const spec = getSpec();
+  return JSON.stringify([shapeKey(spec), spec.model.layers.map((l) => l.activation ?? null), spec.model.output.activation]);
+}
