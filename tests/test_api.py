@@ -243,7 +243,8 @@ def test_diverged_job_is_a_final_status_with_its_epoch(client: Any, jobkit: Simp
     json.dumps(log, allow_nan=False)  # a NaN loss travels as null
 
 
-def test_a_100_epoch_job_stores_under_2_mb(client: Any, jobkit: SimpleNamespace) -> None:
+def test_a_100_epoch_job_stores_under_2_5_mb(client: Any, jobkit: SimpleNamespace) -> None:
+    """Its 16 units' maps take 1.2 MB of it (62 epochs x 16 x 20² cells), the rest 0.9 MB."""
     spec = jobkit.tiny_spec(
         100,
         dataset={"name": "spiral", "n_samples": 500, "noise": 0.1},
@@ -257,7 +258,7 @@ def test_a_100_epoch_job_stores_under_2_mb(client: Any, jobkit: SimpleNamespace)
     job = jobkit.wait_final(client, submit(client, spec)["id"], timeout=120)
     assert job["status"] == "completed"
     stored = client.app.state.manager.store.event_bytes(job["id"])
-    assert stored < 2_000_000, f"{stored:,} bytes"
+    assert stored < 2_500_000, f"{stored:,} bytes"
     log = events(client, job["id"])
     with_grid = [e["epoch"] for e in log if e["type"] == "epoch" and "boundary" in e]
     assert with_grid[0] == 0 and with_grid[-1] == 100 and len(with_grid) <= 62

@@ -333,7 +333,9 @@ def test_events_of_a_100_epoch_playground_job_stay_small() -> None:
         training={"epochs": 100, "batch_size": 10, "optimizer": {"name": "sgd", "lr": 0.03}},
     )
     _, events = run(spec)
+    units = sum(len(json.dumps(e.pop("units"), allow_nan=False)) for e in epochs_of(events) if "units" in e)
     assert len(json.dumps(events, allow_nan=False)) < 1_400_000
+    assert units < 2_500_000  # 62 epochs x 16 units x 20² cells, up to 7 bytes each ("-0.65, "): 2.24 MB measured
     carrying = [e["epoch"] for e in epochs_of(events) if "boundary" in e]
     assert carrying[:11] == list(range(11)) and carrying[-1] == 100
 

@@ -33,6 +33,7 @@ LIBRARY_MB = {"digits": 100}  # scikit-learn, imported to load digits
 ACTIVATION_BUDGET = 1 << 22  # values one evaluation chunk may produce in its widest layer
 PROBE_BATCH = 256  # training samples whose activations are described every epoch
 PROBE_VALUES = 1 << 20  # most output values kept per layer: a layer wider than PROBE_VALUES / PROBE_BATCH keeps fewer samples
+UNIT_VALUES = 1 << 16  # most unit-map values (`units`, 2-D sets) an epoch computes and sends
 TRAIN_EVAL_CAP = 10_000  # training samples the train loss and accuracy are measured on (a fixed subset beyond this)
 EVAL_TEMPORARIES = {"lrn": 6}  # evaluation temporaries of a layer type, in multiples of its input; others 2
 OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adadelta": 2, "adam": 2}
@@ -81,15 +82,16 @@ def memory_estimate(spec: m.JobSpec, report: ShapeReport) -> MemoryEstimate:
     width = math.prod(report.input_shape)
     n_train, n_test = train_test_sizes(ds.name, ds.n_samples, ds.test_fraction, ds.train_limit)
     grid = spec.probes.boundary_resolution**2 if info.kind == "toy2d" else 0
+    unit_grid = spec.probes.unit_resolution**2 if info.kind == "toy2d" else 0  # the unit maps' coarser grid
     eval_rows = min(n_train, TRAIN_EVAL_CAP) + n_test + grid
-    data = FLOAT * width * (n_train + n_test + eval_rows + min(n_train, TRAIN_EVAL_CAP))
+    data = FLOAT * width * (n_train + n_test + eval_rows + min(n_train, TRAIN_EVAL_CAP) + unit_grid)
     if info.shipped_split is not None:  # the cached uint8 files, and the training set's float conversion in flight
         data += width * sum(info.shipped_split) + FLOAT * width * n_train
 
     params = FLOAT * report.n_params * (3 + OPTIMIZER_STATE[tr.optimizer.name])
 
     saved, widest_values, widest, eval_peak = width, width, None, 2 * width
-    kept = 0
+    kept = 2 * UNIT_VALUES if unit_grid else 0  # the unit maps and their concatenation
     for shape in report.layers:
         values = math.prod(shape.out_shape)
         if shape.index is None:  # the output layer: its z and the loss's softmax

@@ -234,6 +234,9 @@ class TrainingSpec(Strict):
 class ProbeSpec(Strict):
     histogram_bins: int = Field(30, ge=5, le=100)
     boundary_resolution: int = Field(50, ge=10, le=200)
+    unit_resolution: int = Field(
+        20, ge=5, le=40, description="grid points a side of each hidden unit's output map (`units`: 2-D sets, layers of at most 32 units)"
+    )
 
 
 class JobSpec(Strict):

@@ -8,8 +8,8 @@ limits allow (50 layers, 4,096 units, 10,000 epochs, 100 bins, a 200x200 boundar
   ~200 bytes a layer, so at most ~10 KB an epoch at 51 layers): every epoch while the budget holds them all, which it
   does for every job of up to ~1,000 epochs or a few layers; beyond that on a schedule;
 - heavy payloads (histograms of weights and activations, small layers' weights and biases, first-layer filters, the
-  decision boundary): on at most HEAVY_EPOCHS epochs (epochs 0-10, ~50 evenly spaced, the last), fewer where the
-  budget needs it; such an epoch also carries the layer scalars.
+  decision boundary, small layers' unit maps): on at most HEAVY_EPOCHS epochs (epochs 0-10, ~50 evenly spaced, the
+  last), fewer where the budget needs it; such an epoch also carries the layer scalars.
 
 `due` is the one schedule function: a job's plan asks it with two counts. The sizes come from the spec before
 training (`EventPlan.for_job`); they are upper estimates of the JSON (tests/test_event_budget.py measures them).
@@ -25,7 +25,7 @@ from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport
 from nndojo.spec.layers import KINDS
 from nndojo.spec.memory import PROBE_BATCH, PROBE_VALUES
-from nndojo.train.probes import FILTER_VALUES, SMALL_WEIGHTS
+from nndojo.train.probes import FILTER_VALUES, SMALL_WEIGHTS, unit_layers
 
 EVENT_BUDGET = 20_000_000  # bytes of events a job stores at most
 PLAN_BUDGET = 18_000_000  # what the plan fills: the estimates' margin, and the status and control events
@@ -35,6 +35,7 @@ CORE_BYTES = 260  # an epoch's core fields, seq and type included
 LAYER_BYTES = 240  # one layer's scalars: name, type, two norms, four activation figures, keys
 NUMBER_BYTES = 12  # a number at 4 to 6 significant digits with its comma, sign and exponent
 BOUNDARY_BYTES = 7  # a boundary cell at 2 decimals ("-0.12,"); a class index takes 2
+UNIT_BYTES = 8  # a unit-map cell at 2 decimals, unbounded (ReLU) outputs up to "-999.99,"
 
 
 def due(epoch: int, epochs: int, count: int) -> bool:
@@ -110,4 +111,8 @@ def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
     if DATASETS[spec.dataset.name].kind == "toy2d":
         res = spec.probes.boundary_resolution
         heavy += res * res * BOUNDARY_BYTES + 2 * res * NUMBER_BYTES + 40
+        hidden = {s.name: math.prod(s.out_shape) for s in probed if s.index is not None}
+        ures = spec.probes.unit_resolution
+        for name in unit_layers(list(hidden.items()), ures):
+            heavy += hidden[name] * (ures * ures * UNIT_BYTES + 3 * ures + 3) + len(name) + 8
     return CORE_BYTES, LAYER_BYTES * len(probed), heavy

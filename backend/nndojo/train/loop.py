@@ -198,7 +198,9 @@ def train(
     grid = None
     if data.info.kind == "toy2d":
         xs, ys, inputs = feature_grid(data.features, spec.probes.boundary_resolution)
-        grid = Grid([round(float(v), 4) for v in xs], [round(float(v), 4) for v in ys], torch.from_numpy(inputs).to(dev))
+        unit_res = spec.probes.unit_resolution
+        unit_inputs = torch.from_numpy(feature_grid(data.features, unit_res)[2]).to(dev)
+        grid = Grid([round(float(v), 4) for v in xs], [round(float(v), 4) for v in ys], torch.from_numpy(inputs).to(dev), unit_inputs, unit_res)
     widest = max(math.prod(layer.out_shape) for layer in report.layers)
     chunk = max(1, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
     probes = Probes(

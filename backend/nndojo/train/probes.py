@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from nndojo.nn.activations import output_activation
 from nndojo.nn.build import LayerInfo, Net
-from nndojo.spec.memory import PROBE_VALUES
+from nndojo.spec.memory import PROBE_VALUES, UNIT_VALUES
 from nndojo.train.losses import LossFn, class1_probability, predicted_class
 from nndojo.train.rounding import SIG_DIGITS, json_list, places, sig_array, sig_round
 
@@ -25,6 +25,7 @@ FILTER_VALUES = 2048  # first conv layers with at most this many weights send th
 HIST_BATCH_MAX = 1 << 21  # most values histogrammed in one batched op (it keeps four float vectors that long)
 HIST_MARGIN = 0.5  # epoch 0's range widened by this share of its span on each side
 BOUNDARY_DECIMALS = 2  # a heatmap shows no finer shade; 3 places made a 100-epoch job's events 1.9 MB, 2 places 1.6 MB
+UNIT_MAX = 32  # hidden layers of at most this many units send each unit's output map (`units`), as the diagram draws them
 
 
 def _finite_range(values: Tensor) -> tuple[float, float]:
@@ -47,9 +48,24 @@ class Split:
 
 @dataclass
 class Grid:
+    """The boundary's grid over a 2-D set, and the coarser one (same extent) the unit maps are drawn on."""
+
     xs: list[float]
     ys: list[float]
     inputs: Tensor
+    unit_inputs: Tensor | None = None  # unit_resolution² rows, y outer like `inputs`
+    unit_resolution: int = 0
+
+
+def unit_layers(layers: list[tuple[str, int]], resolution: int) -> list[str]:
+    """Of (name, units) of the hidden layers, those whose units get output maps: at most UNIT_MAX units, in model order
+    while their maps total at most UNIT_VALUES values (~400 KB of JSON; train.budget sizes them with this function)."""
+    chosen, total = [], 0
+    for name, units in layers:
+        if units <= UNIT_MAX and total + units * resolution**2 <= UNIT_VALUES:
+            chosen.append(name)
+            total += units * resolution**2
+    return chosen
 
 
 @dataclass
@@ -120,6 +136,10 @@ class Probes:
         # only dropout and batchnorm behave differently in eval mode: switching just those is cheaper than model.eval()
         self.mode_modules = [mod for mod in model.modules() if isinstance(mod, nn.Dropout | nn.modules.batchnorm._BatchNorm)]
         self.first_conv = next((i for i, mod in enumerate(self.modules) if isinstance(mod, nn.Conv2d)), None)
+        self.unit_names: list[str] = []
+        if grid is not None and grid.unit_inputs is not None:
+            hidden = [(info.name, info.size) for info in model.layer_infos[:-1]]
+            self.unit_names = unit_layers(hidden, grid.unit_resolution)
 
     # --- pieces -----------------------------------------------------------------------------------
 
@@ -221,6 +241,7 @@ class Probes:
             metrics = scal.put(self._metrics(z))
             layer_slots = self._layer_slots(acts, grad_norms, heavy, scal, vals, raw) if layers else []
             boundary = raw.put(self._boundary(z[self.n_train + self.n_test :])) if boundary_due else None
+            units = raw.put(self._unit_maps()) if boundary_due and self.unit_names else None
             host = torch.cat(scal.parts + vals.parts + raw.parts).cpu().numpy().astype(np.float64)
         finally:
             for module in self.mode_modules:
@@ -245,6 +266,8 @@ class Probes:
             res = (len(self.grid.ys), len(self.grid.xs))
             z = host[boundary].reshape(res)
             body["boundary"] = {"x": self.grid.xs, "y": self.grid.ys, "z": self._z_json(z)}
+        if units is not None and self.grid is not None:
+            body["units"] = self._units_json(host[units])
         return body
 
     def _layer_slots(
@@ -316,6 +339,32 @@ class Probes:
         if z.shape[1] <= 2:
             return class1_probability(z, self.model.output_name)
         return z.argmax(dim=1)
+
+    def _unit_maps(self) -> Tensor:
+        """Each chosen layer's outputs over the coarse grid, unit-major ((units, rows) a layer, layers in order): one forward
+        pass in eval mode, in the evaluation's chunks."""
+        assert self.grid is not None and self.grid.unit_inputs is not None
+        inputs = self.grid.unit_inputs
+        rows = inputs.shape[0]
+        keep = dict.fromkeys(self.unit_names, rows)
+        parts: dict[str, list[Tensor]] = {name: [] for name in self.unit_names}
+        for start in range(0, rows, self.chunk):
+            _, acts = self.model.forward_probe(inputs[start : start + self.chunk], keep=keep)
+            for name in self.unit_names:
+                parts[name].append(acts[name])
+        return torch.cat([torch.cat(parts[name]).t().reshape(-1) for name in self.unit_names])
+
+    def _units_json(self, values: np.ndarray) -> dict[str, list[Any]]:
+        """{layer: [unit][y][x]} at BOUNDARY_DECIMALS places."""
+        assert self.grid is not None
+        res = self.grid.unit_resolution
+        sizes = {info.name: info.size for info in self.model.layer_infos}
+        out, offset = {}, 0
+        for name in self.unit_names:
+            n = sizes[name] * res * res
+            out[name] = places(values[offset : offset + n].reshape(sizes[name], res, res), BOUNDARY_DECIMALS)
+            offset += n
+        return out
 
     def _z_json(self, z: np.ndarray) -> list[Any]:
         if self.task == "classification" and self.model.head.out_features > 2:

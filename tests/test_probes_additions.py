@@ -1,0 +1,110 @@
+"""The version 1.1 event additions (docs/api.md "Events"): unit maps, dead units, the activation layer, loss by steps,
+confusion and samples, and activation histograms on a shared range with their zeros apart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from pydantic import ValidationError
+
+from nndojo.datasets import feature_grid
+from nndojo.spec.check import check_spec
+from nndojo.spec.memory import UNIT_VALUES
+from nndojo.spec.models import JobSpec
+from nndojo.train import train
+from nndojo.train.budget import EventPlan
+
+torch.set_num_threads(1)
+
+
+def make_spec(**parts: Any) -> JobSpec:
+    base: dict[str, Any] = {
+        "seed": 0,
+        "device": "cpu",
+        "dataset": {"name": "circle", "n_samples": 200},
+        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}], "output": {"activation": "softmax"}},
+        "training": {"epochs": 3, "batch_size": 10, "optimizer": {"name": "sgd", "lr": 0.1}},
+    }
+    for key, value in parts.items():
+        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return JobSpec.model_validate(base)
+
+
+def epochs_of(spec: JobSpec) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    assert train(spec, events.append, device="cpu", threads=1) == "completed"
+    return [e for e in events if e["type"] == "epoch"]
+
+
+def size(event: dict[str, Any]) -> int:
+    return len(json.dumps({"seq": 123456, **event}, separators=(",", ":"), allow_nan=False).encode())
+
+
+# --- units ---------------------------------------------------------------------------------------
+
+
+def test_unit_maps_are_each_small_layers_units_over_the_coarse_grid_on_boundary_epochs() -> None:
+    """Layers of at most 32 units get maps (unit, y, x) at unit_resolution; the first layer's map is tanh(W p + b) of the
+    weights the same event carries, at the grid's points; wider layers get none; the maps move as the net learns."""
+    spec = make_spec(
+        model={
+            "layers": [
+                {"type": "dense", "units": 4, "activation": "tanh"},
+                {"type": "dense", "units": 33, "activation": "relu"},
+                {"type": "dense", "units": 3, "activation": "relu"},
+            ],
+            "output": {"activation": "softmax"},
+        },
+        training={"epochs": 3, "optimizer": {"name": "adam", "lr": 0.05}},
+        probes={"unit_resolution": 7},
+    )
+    epochs = epochs_of(spec)
+    for event in epochs:
+        assert ("units" in event) == ("boundary" in event)
+    first, last = epochs[0], epochs[-1]
+    assert set(last["units"]) == {"dense_1", "dense_3"}
+    assert np.array(last["units"]["dense_1"]).shape == (4, 7, 7) and np.array(last["units"]["dense_3"]).shape == (3, 7, 7)
+    dense_1 = next(layer for layer in last["layers"] if layer["name"] == "dense_1")
+    xs, _, points = feature_grid(["x1", "x2"], 7)
+    expected = np.tanh(points @ np.array(dense_1["weights"]).T + np.array(dense_1["bias"]))  # (y·7 + x, unit)
+    got = np.array(last["units"]["dense_1"]).reshape(4, -1).T
+    assert np.abs(got - expected).max() <= 0.006  # 2 decimals, and the 4-digit weights
+    assert np.abs(np.array(first["units"]["dense_3"]) - np.array(last["units"]["dense_3"])).max() > 0.01
+    assert xs[0] == last["boundary"]["x"][0] and xs[-1] == last["boundary"]["x"][-1]  # the boundary's extent
+
+
+def test_image_sets_have_no_unit_maps() -> None:
+    spec = make_spec(
+        dataset={"name": "digits", "train_limit": 50},
+        model={"layers": [{"type": "flatten"}, {"type": "dense", "units": 8, "activation": "relu"}], "output": {"activation": "softmax"}},
+        training={"epochs": 1},
+    )
+    assert all("units" not in event for event in epochs_of(spec))
+
+
+@pytest.mark.parametrize("value", [4, 41, 2.5])
+def test_unit_resolution_has_limits(value: float) -> None:
+    with pytest.raises(ValidationError) as err:
+        make_spec(probes={"unit_resolution": value})
+    assert err.value.errors()[0]["loc"] == ("probes", "unit_resolution")
+
+
+def test_unit_maps_of_a_deep_narrow_net_stay_within_their_cap_and_the_budgets_estimate() -> None:
+    """50 layers of 8 units at resolution 40 would be 1.3 M values an event: layers in model order get maps while they fit
+    UNIT_VALUES, and a heavy event's size stays within the plan's estimate."""
+    spec = make_spec(
+        dataset={"name": "spiral", "n_samples": 20},
+        model={"layers": [{"type": "dense", "units": 8, "activation": "relu"}] * 50, "output": {"activation": "softmax"}},
+        training={"epochs": 1, "batch_size": "full"},
+        probes={"unit_resolution": 40, "boundary_resolution": 200, "histogram_bins": 100},
+    )
+    plan = EventPlan.for_job(spec, check_spec(spec))
+    last = epochs_of(spec)[-1]
+    units = last["units"]
+    assert list(units) == [f"dense_{i}" for i in range(1, len(units) + 1)]
+    assert len(units) * 8 * 40 * 40 <= UNIT_VALUES < (len(units) + 1) * 8 * 40 * 40
+    assert size(last) <= plan.core_bytes + plan.layer_bytes + plan.heavy_bytes
