@@ -30,7 +30,7 @@ from nndojo.jobs.ingest import EventSocket
 from nndojo.jobs.log import EventLog
 from nndojo.jobs.scheduler import ActiveJob, Scheduler, TurnLimits
 from nndojo.jobs.slots import SlotPool, start_ray
-from nndojo.jobs.store import FINAL_STATUSES, DeleteJob, InsertJob, JobFilter, Store, StoredEvent, UpdateJob, utc_now
+from nndojo.jobs.store import FINAL_STATUSES, DeleteJob, InsertJob, JobFilter, PutWeights, Store, StoredEvent, UpdateJob, utc_now
 from nndojo.jobs.worker import stamp
 from nndojo.jobs.writer import BatchWriter
 from nndojo.spec import JobSpec, summary
@@ -92,6 +92,7 @@ class JobManager:
         self.labels = labels  # an owner as the log names them: name and class
         self.hub = Hub()
         self.active: dict[str, ActiveJob] = {}
+        self._weights: dict[str, bytearray] = {}  # a running job's weights file while its frames arrive
         self.interrupted: list[str] = []
         self._token = secrets.token_hex(16)
         self._numbers = itertools.count()
@@ -229,6 +230,25 @@ class JobManager:
             job.end.set_result(frame.meta)
         elif frame.kind == wire.EVENT and not job.final_sent:
             self._on_worker_event(job, frame.meta, frame.payload)
+        elif frame.kind == wire.WEIGHTS and not job.final_sent:
+            self._on_weights(job, frame.meta, frame.payload)
+
+    def _on_weights(self, job: ActiveJob, meta: dict[str, Any], chunk: bytes) -> None:
+        """Joins the weights frames (in order: one connection) into the file; the whole file is queued for storing
+        ahead of the final event that follows it. A frame out of place or over the bound drops the file."""
+        assert self.writer is not None
+        total, offset = meta.get("total"), meta.get("offset")
+        if offset == 0:
+            self._weights[job.id] = bytearray()
+        parts = self._weights.get(job.id)
+        if parts is None or not isinstance(total, int) or not 0 < total <= wire.MAX_WEIGHTS_BYTES or offset != len(parts) or offset + len(chunk) > total:
+            log.warning("job %s: dropped its weights (frame at %s of %s bytes out of place or over the bound)", job.id, offset, total)
+            self._weights.pop(job.id, None)
+            return
+        parts += chunk
+        if len(parts) == total:
+            del self._weights[job.id]
+            self.writer.put(PutWeights(job.id, bytes(parts)))
 
     def _on_worker_event(self, job: ActiveJob, meta: dict[str, Any], payload: bytes) -> None:
         assert self.log is not None
@@ -315,6 +335,7 @@ class JobManager:
             assert self.log is not None
             job.record.update(changes or {})
             self.active.pop(job.id, None)
+            self._weights.pop(job.id, None)
             self.log.forget(job.id)
             job.finished.set()
             self._poke(job)
@@ -493,6 +514,10 @@ class JobManager:
     async def metrics(self, job_id: str, after: int) -> dict[str, Any]:
         assert self.log is not None
         return await self.log.metrics(job_id, after)
+
+    async def weights(self, job_id: str) -> bytes | None:
+        """The run's trained weights (safetensors bytes), or None when it kept none."""
+        return await asyncio.to_thread(self.store.weights, job_id)
 
 
 def _epoch_seconds(iso: str) -> float:

@@ -20,7 +20,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from nndojo.jobs.wire import END, Sender, encode_frame, event_frame
+from nndojo.jobs.wire import END, MAX_WEIGHTS_BYTES, Sender, encode_frame, event_frame, weights_frames
 
 # Errors whose message is written for the student (what to change); anything else is a bug, shown only by its id.
 USER_ERRORS = ("SpecError", "DatasetUnavailable", "ValidationError")
@@ -89,6 +89,7 @@ class SlotWorker:
     def run(self, job_id: str, spec_json: str, address: tuple[str, int], token: str) -> dict[str, Any]:
         """Trains the job, writing each event to the server's event socket as it is emitted, then an end frame with the
         outcome; returns the outcome too. Never raises: a failure is an outcome."""
+        from nndojo.export.weights import weights_bytes
         from nndojo.spec import JobSpec
         from nndojo.train import train
         from nndojo.train.control import Controls
@@ -105,13 +106,20 @@ class SlotWorker:
         def emit(event: dict[str, Any]) -> None:
             self._sender.send(address, token, event_frame(job_id, stamp(event)))
 
+        def keep(model: Any) -> None:
+            """The trained weights go to the server ahead of the final status event (nndojo.jobs.wire)."""
+            data = weights_bytes(model)
+            if len(data) <= MAX_WEIGHTS_BYTES:
+                for frame in weights_frames(job_id, data):
+                    self._sender.send(address, token, frame)
+
         try:
             if stop.is_set():
                 outcome: dict[str, Any] = {"status": "cancelled"}
             else:
                 spec = JobSpec.model_validate_json(spec_json)
                 status = train(
-                    spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads, controls=controls
+                    spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads, controls=controls, keep=keep
                 )
                 outcome = {"status": str(status)}
         except BaseException as exc:  # the job fails, the slot lives on for the next one

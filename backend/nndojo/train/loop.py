@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from nndojo.datasets import feature_grid, load_dataset
-from nndojo.nn.build import build_model, count_params
+from nndojo.nn.build import Net, build_model, count_params
 from nndojo.spec import models as m
 from nndojo.spec.batches import batch_bounds
 from nndojo.spec.check import check_spec
@@ -150,11 +150,15 @@ def train(
     threads: int | None = None,
     eval_limit: int | None = None,
     controls: Controls | None = None,
+    keep: Callable[[Net], None] | None = None,
 ) -> str:
     """Train a spec, emitting status and epoch events; returns 'completed', 'diverged' or 'cancelled'.
 
     controls: pause, resume, step and learning-rate requests from another thread, acted on between steps
     (nndojo.train.control); each change is emitted as a `control` event when it takes effect.
+
+    keep: handed the model when training ends (completed, diverged or cancelled), before the final status event, so
+    that its weights are stored before anyone can see the run finished (the worker sends them to the server).
 
     eval_limit caps the samples evaluated each epoch (for smoke tests of big image sets); None measures the whole
     test set and up to TRAIN_EVAL_CAP training samples. Raises SpecError, DatasetUnavailable or RuntimeError.
@@ -215,6 +219,12 @@ def train(
     steps = 0
     pilot = Pilot(controls, emit, should_stop, optimizer, tr)
 
+    def finish(status: str, **fields: Any) -> str:
+        if keep is not None:
+            keep(model)
+        emit({"type": "status", "status": status, **fields})
+        return status
+
     def epoch_event(epoch: int, lr: float, means: Tensor | None) -> tuple[dict[str, Any], bool]:
         body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch))
         event = {"type": "epoch", "epoch": epoch, "step": steps, "elapsed_s": round(time.perf_counter() - started, 3), "lr": lr} | body
@@ -225,16 +235,14 @@ def train(
     event, finite = epoch_event(0, tr.optimizer.lr, None)
     emit(event)
     if not finite:
-        emit({"type": "status", "status": "diverged", "epoch": 0})
-        return "diverged"
+        return finish("diverged", epoch=0)
     for epoch in range(1, tr.epochs + 1):
         pilot.start_epoch(epoch)
         perm = None if full_batch else torch.randperm(n, generator=shuffle).to(dev)
         for i, (start, stop) in enumerate(bounds):
             pilot.boundary(epoch, steps + i)  # a cheap flag check unless a control came; blocks while paused
             if should_stop():
-                emit({"type": "status", "status": "cancelled"})
-                return "cancelled"
+                return finish("cancelled")
             if perm is None:
                 xb, yb = x_train, y_train
             else:
@@ -255,12 +263,9 @@ def train(
         event, finite = epoch_event(epoch, sig(pilot.lr) or 0.0, grad_norms.take_mean(len(bounds)))
         emit(event)
         if not finite:
-            emit({"type": "status", "status": "diverged", "epoch": epoch})
-            return "diverged"
+            return finish("diverged", epoch=epoch)
         if epoch < tr.epochs:
             pilot.epoch_done(epoch, steps)
         if should_stop():
-            emit({"type": "status", "status": "cancelled"})
-            return "cancelled"
-    emit({"type": "status", "status": "completed"})
-    return "completed"
+            return finish("cancelled")
+    return finish("completed")
