@@ -86,7 +86,7 @@ class _Layout:
 
 
 SATURATING = ("sigmoid", "tanh")  # saturated_fraction: sigmoid outputs < 0.1 or > 0.9, tanh |y| > 0.9; 0 for the rest
-DYING = ("relu", "step")  # dead_fraction: outputs exactly 0; 0 for the rest
+DYING = ("relu", "step")  # dead_fraction (outputs exactly 0) and dead_units; 0 and absent for the rest
 
 
 # Shares of a condition, as means of float signs: comparisons into bool tensors and back to float cost ~4x more on CPU.
@@ -101,6 +101,13 @@ def _saturated(y: Tensor, activation: str) -> Tensor:
 def _dead(y: Tensor) -> Tensor:
     """Share of outputs exactly 0, for ReLU and step, whose outputs are never negative: 1 − mean(sign(y))."""
     return 1.0 - y.sign().mean()
+
+
+def _dead_units(y: Tensor) -> Tensor:
+    """Share of units (a dense layer's outputs, a conv layer's channels) that are exactly 0 for every probe sample (and,
+    for a channel, at every position): the textbook's dead unit, whose largest output over the batch is 0."""
+    dims = (0, *range(2, y.dim()))
+    return 1.0 - y.amax(dim=dims).sign().mean()
 
 
 class Probes:
@@ -285,7 +292,7 @@ class Probes:
             if info.activation in SATURATING:
                 parts.append(_saturated(y, info.activation))
             if info.activation in DYING:
-                parts.append(_dead(y))
+                parts += [_dead(y), _dead_units(y)]
             if grad_norms is not None:
                 parts.append(grad_norms[i])
             slots: dict[str, Any] = {"scalars": scal.put(torch.stack(parts))}
@@ -316,11 +323,13 @@ class Probes:
     ) -> dict[str, Any]:
         wn, mean, std, *rest = scalars[slots["scalars"]]
         sat = rest.pop(0) if info.activation in SATURATING else 0.0
-        dead = rest.pop(0) if info.activation in DYING else 0.0
+        dead, dead_units = (rest.pop(0), rest.pop(0)) if info.activation in DYING else (0.0, None)
         layer: dict[str, Any] = {"name": info.name, "type": info.type, "grad_norm": rest.pop(0) if has_grads else 0.0, "weight_norm": wn}
         if "weight_hist" in slots:
             layer["weight_hist"] = self._hist_json(host, *slots["weight_hist"])
         layer["activation"] = {"mean": mean, "std": std, "saturated_fraction": sat, "dead_fraction": dead}
+        if info.activation in DYING:
+            layer["activation"]["dead_units"] = dead_units
         if "act_hist" in slots:
             layer["activation"]["hist"] = self._hist_json(host, *slots["act_hist"])
         shape = tuple(module.weight.shape)
