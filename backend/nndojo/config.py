@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     threads_per_job: int = Field(1, ge=1, description="torch threads of a CPU job, so that N jobs do not oversubscribe the cores")
     max_queue: int = Field(200, ge=1, description="queued jobs beyond which submissions get 429")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="request bodies over this get 413")
+    max_upload_bytes: int = Field(
+        5_000_000, ge=1024, description="a CSV upload (POST /api/datasets, the whole multipart body) over this gets 413"
+    )
+    max_uploads_per_student: int = Field(20, ge=1, description="uploaded datasets a student may keep; one more gets 429")
     body_timeout_s: float = Field(30.0, gt=0, description="a request body not fully sent this long after its headers gets 408")
     max_pending_body_bytes: int = Field(
         64_000_000, ge=1024, description="request bodies being received, all together; a body that would go over gets 429"

@@ -7,7 +7,8 @@ In personal mode every caller is the one user and may do everything. In classroo
 | read job, events, …     | yes   | only if shared         | yes     | 401        |
 | cancel, delete, share   | yes   | 403 if shared, else 404| yes     | 401        |
 
-A job the caller may not see is 404, never 403: ids reveal nothing. Websockets follow the same rules, and also need a
+A job the caller may not see is 404, never 403: ids reveal nothing. Uploaded datasets follow the same table
+(entries carry owner_id, class_id and shared as jobs do). Websockets follow the same rules, and also need a
 same-origin `Origin` header when they send one (a browser always does).
 """
 
@@ -148,3 +149,33 @@ async def controllable_job(job_id: JobId, request: Request, caller: CallerDep) -
 
 ReadableJob = Annotated[dict[str, Any], Depends(readable_job)]
 ControllableJob = Annotated[dict[str, Any], Depends(controllable_job)]
+
+UploadName = Annotated[str, Path(max_length=64, description="the name POST /api/datasets returned (upload-…)")]
+
+
+def no_upload(name: str) -> HTTPException:
+    return HTTPException(404, f"no uploaded dataset {name!r}")
+
+
+async def readable_upload(name: UploadName, request: Request, caller: CallerDep) -> dict[str, Any]:
+    """The upload's entry, if the caller may use it; else 404."""
+    entry = request.app.state.uploads.get(name)
+    if entry is None or not caller.can_read(entry):
+        raise no_upload(name)
+    return entry
+
+
+async def controllable_upload(name: UploadName, request: Request, caller: CallerDep) -> dict[str, Any]:
+    """The upload's entry, if the caller may delete or share it; else 403 (a classmate's shared set) or 404."""
+    entry = request.app.state.uploads.get(name)
+    status = 404 if entry is None else caller.control(entry)
+    if status == 404:
+        raise no_upload(name)
+    if status == 403:
+        raise HTTPException(403, "this dataset is shared with you to use; only its owner or the teacher may change it")
+    assert entry is not None
+    return entry
+
+
+ReadableUpload = Annotated[dict[str, Any], Depends(readable_upload)]
+ControllableUpload = Annotated[dict[str, Any], Depends(controllable_upload)]

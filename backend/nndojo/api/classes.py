@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from nndojo.api.access import TeacherDep
-from nndojo.api.deps import ClassroomDep, ManagerDep
+from nndojo.api.deps import ClassroomDep, ManagerDep, UploadsDep
 from nndojo.classroom.limits import ClassLimitsPatch
 from nndojo.jobs.store import JobFilter
 from nndojo.spec import summary
@@ -82,10 +82,11 @@ async def update_class(class_id: ClassId, body: ClassPatch, _: TeacherDep, class
 
 
 @router.delete("/{class_id}", status_code=204)
-async def delete_class(class_id: ClassId, _: TeacherDep, classroom: ClassroomDep, manager: ManagerDep) -> Response:
-    """The class, its students (their sessions end) and all their jobs with their events."""
+async def delete_class(class_id: ClassId, _: TeacherDep, classroom: ClassroomDep, manager: ManagerDep, uploads: UploadsDep) -> Response:
+    """The class, its students (their sessions end) and all their jobs with their events and uploaded datasets."""
     await _found(classroom, class_id)
     await manager.delete_class_jobs(class_id)
+    await uploads.delete_class(class_id)
     await asyncio.to_thread(classroom.store.delete_class, class_id)
     return Response(status_code=204)
 

@@ -11,6 +11,7 @@ from nndojo.classroom.service import Classroom
 from nndojo.config import Settings
 from nndojo.jobs.manager import JobManager
 from nndojo.spec import JobSpec, Limits, ShapeReport, SpecError, check_spec
+from nndojo.uploads.service import Uploads
 
 
 def get_settings(request: Request) -> Settings:
@@ -25,9 +26,14 @@ def get_classroom(request: Request) -> Classroom:
     return request.app.state.classroom
 
 
+def get_uploads(request: Request) -> Uploads:
+    return request.app.state.uploads
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ManagerDep = Annotated[JobManager, Depends(get_manager)]
 ClassroomDep = Annotated[Classroom, Depends(get_classroom)]
+UploadsDep = Annotated[Uploads, Depends(get_uploads)]
 
 
 def body_errors(errors: list[dict[str, Any]]) -> RequestValidationError:

@@ -1,5 +1,5 @@
 """Request bodies at the door, before any of it reaches the routes: a size limit (413) checked on Content-Length and
-on the bytes actually streamed, a deadline for the whole body (408), a budget for all bodies being received at once
+on the bytes actually streamed (a larger one for the CSV upload route, whose body is multipart, not JSON), a deadline for the whole body (408), a budget for all bodies being received at once
 (429: a thousand stalled uploads of a megabyte each would otherwise hold a gigabyte until their deadline), JSON only
 (415), and JSON that the rest of the server can hold: at most MAX_JSON_DEPTH levels deep and no lone surrogate in any
 string or key (422 naming where).
@@ -28,9 +28,22 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+def _is_multipart(content_type: str | None) -> bool:
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float, max_pending_body_bytes: int):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout_s: float,
+        max_pending_body_bytes: int,
+        upload_paths: dict[str, int] | None = None,
+    ):
+        """upload_paths: path -> body limit of the routes that take a file (multipart/form-data) instead of JSON."""
         self.app = app
+        self.upload_paths = upload_paths or {}
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
         self.max_pending_body_bytes = max_pending_body_bytes
@@ -41,15 +54,20 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        upload_limit = self.upload_paths.get(scope["path"]) if scope["method"] == "POST" else None
+        limit = self.max_body_bytes if upload_limit is None else upload_limit
+        if upload_limit is not None and not _is_multipart(headers.get("content-type")):
+            await _reply(send, 415, "send the file as multipart/form-data (a form with a file field)")
+            return
         declared = headers.get("content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_body_bytes
+                too_big = int(declared) > limit
             except ValueError:
                 await _reply(send, 400, "Content-Length must be a whole number of bytes")
                 return
-            if too_big:
-                await _reply(send, 413, self._too_big())
+            if too_big:  # refused before a byte of the body is read
+                await _reply(send, 413, self._too_big(upload_limit))
                 return
         body = bytearray()
         try:
@@ -64,8 +82,8 @@ class RequestGuard:
                         return
                     body += chunk
                     self.pending_bytes += len(chunk)
-                    if len(body) > self.max_body_bytes:
-                        await _reply(send, 413, self._too_big())
+                    if len(body) > limit:  # a body sent without a length (chunked): refused once it passes the limit
+                        await _reply(send, 413, self._too_big(upload_limit))
                         return
                     if not message.get("more_body", False):
                         break
@@ -75,7 +93,7 @@ class RequestGuard:
         finally:
             self.pending_bytes -= len(body)
         content_type = headers.get("content-type")
-        if scope["path"].startswith("/api/") and body:
+        if scope["path"].startswith("/api/") and body and upload_limit is None:
             if content_type is not None and not _is_json(content_type):
                 await _reply(send, 415, f"the body must be JSON: send it with Content-Type: application/json (got {content_type!r})")
                 return
@@ -94,8 +112,12 @@ class RequestGuard:
 
         await self.app(scope, replay, send)
 
-    def _too_big(self) -> str:
-        return f"the request body is over this server's limit of {self.max_body_bytes} bytes (max_body_bytes)"
+    def _too_big(self, upload_limit: int | None = None) -> str | dict[str, Any]:
+        if upload_limit is None:
+            return f"the request body is over this server's limit of {self.max_body_bytes} bytes (max_body_bytes)"
+        mb = upload_limit / 1_000_000
+        msg = f"the file is over this server's upload limit of {mb:g} MB (max_upload_bytes): upload a smaller CSV"
+        return {"msg": msg, "code": "upload_too_large", "limit": upload_limit}
 
     def _busy(self) -> dict[str, Any]:
         msg = f"the server is receiving {self.max_pending_body_bytes} bytes of request bodies already: try again in a moment"

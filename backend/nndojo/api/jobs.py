@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from nndojo.api.access import CallerDep, ControllableJob, ReadableJob, missing
-from nndojo.api.deps import ClassroomDep, ManagerDep, SettingsDep, checked
+from nndojo.api.datasets import usable_upload
+from nndojo.api.deps import ClassroomDep, ManagerDep, SettingsDep, UploadsDep, checked
 from nndojo.api.schemas import Deleted, Job, JobChange, JobSummary, Metrics, Status
 from nndojo.jobs.log import MAX_PAGE
 from nndojo.jobs.manager import JobFinished, JobManager, JobNotControllable, JobNotFound, QuotaFull
@@ -27,12 +28,15 @@ Seq = Annotated[int, Query(ge=-1, le=SEQ_MAX, description="only events with seq 
 
 
 @router.post("", status_code=201, response_model=Job, responses={429: {"description": "a queue limit is full: detail.code names it"}})
-async def submit_job(spec: JobSpec, settings: SettingsDep, manager: ManagerDep, caller: CallerDep, classroom: ClassroomDep) -> dict[str, Any]:
+async def submit_job(
+    spec: JobSpec, settings: SettingsDep, manager: ManagerDep, caller: CallerDep, classroom: ClassroomDep, uploads: UploadsDep
+) -> dict[str, Any]:
     """Validates, shape-checks and size-checks the spec (against the class's limits for a student), then queues it;
     the reply shows its place in line."""
+    upload = await usable_upload(spec, caller, uploads)
     report = checked(spec, settings, manager, caller.spec_limits(classroom))
     try:
-        return manager.submit(spec, report, caller.owner(classroom))
+        return manager.submit(spec, report, caller.owner(classroom), upload)
     except QuotaFull as exc:
         raise HTTPException(429, {"msg": str(exc), "code": exc.code, "limit": exc.limit}) from exc
 

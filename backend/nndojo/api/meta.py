@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from nndojo import __version__
-from nndojo.api.access import CallerDep
-from nndojo.api.deps import ClassroomDep, ManagerDep, SettingsDep, body_errors, checked
+from nndojo.api.access import CallerDep, identify, no_upload
+from nndojo.api.datasets import upload_limits, usable_upload, visible
+from nndojo.api.deps import ClassroomDep, ManagerDep, SettingsDep, UploadsDep, body_errors, checked
 from nndojo.api.schemas import CheckReport, Health
 from nndojo.datasets.info import DATASETS, MAX_PREVIEW_IMAGES
 from nndojo.spec import JobSpec
@@ -30,9 +31,13 @@ async def health(manager: ManagerDep, settings: SettingsDep) -> dict[str, Any]:
 
 
 @router.get("/catalog")
-async def get_catalog(settings: SettingsDep) -> dict[str, Any]:
-    """Every choice a client may make, with this server's limits."""
-    return catalog(settings.limits, settings.datasets_dir)
+async def get_catalog(request: Request, settings: SettingsDep, classroom: ClassroomDep, uploads: UploadsDep) -> dict[str, Any]:
+    """Every choice a client may make, with this server's limits; the datasets include the uploads the caller may use
+    (none without a session in classroom mode: the catalog itself needs none)."""
+    found = catalog(settings.limits, settings.datasets_dir)
+    found["datasets"] += visible(uploads, identify(request), classroom.store.name_of)
+    found["upload_limits"] = upload_limits(settings)
+    return found
 
 
 @router.get("/schema")
@@ -42,15 +47,19 @@ async def get_schema() -> dict[str, Any]:
 
 
 @router.post("/check", response_model=CheckReport)
-async def check(spec: JobSpec, settings: SettingsDep, manager: ManagerDep, caller: CallerDep, classroom: ClassroomDep) -> dict[str, Any]:
+async def check(
+    spec: JobSpec, settings: SettingsDep, manager: ManagerDep, caller: CallerDep, classroom: ClassroomDep, uploads: UploadsDep
+) -> dict[str, Any]:
     """Each layer's shapes and parameters, or the same 422 that POST /api/jobs would give."""
+    await usable_upload(spec, caller, uploads)
     return checked(spec, settings, manager, caller.spec_limits(classroom)).as_dict()
 
 
 @router.get("/datasets/{name}/preview", responses={404: {"description": "unknown dataset"}, 409: {"description": "its files are missing"}})
 async def dataset_preview(
     settings: SettingsDep,
-    _: CallerDep,
+    caller: CallerDep,
+    uploads: UploadsDep,
     name: Annotated[str, Path(max_length=64)],
     seed: Annotated[int, Query(ge=0, le=QUERY_INT_MAX)] = 0,
     noise: Annotated[float | None, Query(allow_inf_nan=False)] = None,
@@ -62,8 +71,11 @@ async def dataset_preview(
     """The points (2-D sets) or a sample of training images, as the job with these settings would see them."""
     from nndojo.datasets import DatasetUnavailable, preview  # numpy and scikit-learn only; loaded on first use
 
-    if name not in DATASETS:
-        raise HTTPException(404, f"no dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    entry = uploads.get(name)
+    if entry is not None and not caller.can_read(entry):
+        raise no_upload(name)
+    if name not in DATASETS and entry is None:
+        raise HTTPException(404, f"no dataset {name!r}; choose one of {', '.join(DATASETS)} or an uploaded set")
     given = {"noise": noise, "n_samples": n_samples, "test_fraction": test_fraction, "train_limit": train_limit}
     try:
         spec = DatasetSpec(name=name, **{key: value for key, value in given.items() if value is not None})  # type: ignore[arg-type]
@@ -73,8 +85,11 @@ async def dataset_preview(
     if spec.n_samples > settings.max_samples:
         msg = f"at most {settings.max_samples} samples on this server (limit max_samples)"
         raise RequestValidationError([limit_error(("query", "n_samples"), msg, "max_samples", settings.limits, value=spec.n_samples)])
+    upload = None if entry is None else await uploads.load(name)
+    if entry is not None and upload is None:  # deleted a moment ago
+        raise no_upload(name)
     try:
-        return await asyncio.to_thread(preview, spec, seed, settings.datasets_dir, max_images)
+        return await asyncio.to_thread(preview, spec, seed, settings.datasets_dir, max_images, upload)
     except DatasetUnavailable as exc:
         raise HTTPException(409, str(exc)) from exc
     except ValueError as exc:

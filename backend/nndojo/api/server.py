@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from nndojo import __version__
-from nndojo.api import classes, errors, jobs, lessons, meta, session, stream
+from nndojo.api import classes, datasets, errors, jobs, lessons, meta, session, stream
 from nndojo.api.docs import mount_docs
 from nndojo.api.guard import RequestGuard
 from nndojo.api.headers import SecurityHeaders
@@ -26,6 +26,8 @@ from nndojo.config import Settings, get_settings
 from nndojo.db.engine import open_engine
 from nndojo.jobs.manager import JobManager
 from nndojo.lock import DataDirBusy, lock_data_dir
+from nndojo.uploads.service import Uploads
+from nndojo.uploads.store import UploadStore
 
 SHUTDOWN_GRACE_S = 3  # open websockets and requests get this long; then Ray stops; all well inside 10 s
 RAY_TOKEN_NOTICE = "ray._private.authentication.authentication_token_setup"  # the logger of Ray's token-auth notice
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = await asyncio.to_thread(open_engine, settings.resolved_database_url)  # migrates an older schema first
         classroom_store = await asyncio.to_thread(ClassroomStore, engine)
         app.state.classroom = await asyncio.to_thread(Classroom, settings, classroom_store)
+        app.state.uploads = await asyncio.to_thread(Uploads, UploadStore(engine))
         manager = JobManager(settings, engine, classroom_store.name_of, classroom_store.label_of)
         await manager.start()
         app.state.manager = manager
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         body_timeout_s=settings.body_timeout_s,
         max_pending_body_bytes=settings.max_pending_body_bytes,
+        upload_paths={"/api/datasets": settings.max_upload_bytes},
     )
     errors.install(app)  # the 422 handler, and the 500 boundary around the guard and the routes
     app.add_middleware(SecurityHeaders)  # added last, so outermost: every response carries them, errors included
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(session.router)
     app.include_router(classes.router)
     app.include_router(jobs.router)
+    app.include_router(datasets.router)
     app.include_router(stream.router)
     app.include_router(lessons.router)
     mount_docs(app)

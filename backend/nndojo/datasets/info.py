@@ -29,6 +29,11 @@ class DatasetInfo:
     def shape_for(self, features: list[str]) -> tuple[int, ...]:
         return (len(features),) if self.input_shape is None else self.input_shape
 
+    @property
+    def planar(self) -> bool:
+        """Two inputs a plane can show: the 2-D sets, and an uploaded table of two feature columns (boundary, units)."""
+        return self.kind == "toy2d" or (self.kind == "tabular" and self.input_shape == (2,))
+
 
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
@@ -65,6 +70,31 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
+# Uploaded sets known to this process: the server lists every stored one (nndojo.uploads), a worker the one its job
+# brought. Their names are random and their contents never change, so one process-wide table serves every app in it.
+UPLOADED: dict[str, DatasetInfo] = {}
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """A built-in set's or a known upload's info; KeyError for any other name."""
+    info = DATASETS.get(name) or UPLOADED.get(name)
+    if info is None:
+        raise KeyError(name)
+    return info
+
+
+def known(name: str) -> bool:
+    return name in DATASETS or name in UPLOADED
+
+
+def remember(info: DatasetInfo) -> None:
+    UPLOADED[info.name] = info
+
+
+def forget(name: str) -> None:
+    UPLOADED.pop(name, None)
+
+
 # the four files of an MNIST-like set: (split, kind) -> base name; `.gz` and the `.idx` spelling are accepted too
 IDX_FILES: dict[tuple[str, str], str] = {
     ("train", "images"): "train-images-idx3-ubyte",
@@ -89,7 +119,7 @@ def unavailable_reason(name: str, datasets_dir: Path | None) -> str | None:
     Only whether the files exist is looked at (a few stats, cheap enough for every catalog request and check); a file
     that exists but is damaged is reported when a job or preview reads it. Without a datasets_dir nothing is known: None.
     """
-    info = DATASETS[name]
+    info = dataset_info(name)
     if info.shipped_split is None or datasets_dir is None:
         return None
     folder = Path(datasets_dir) / name
@@ -111,7 +141,7 @@ def train_test_sizes(name: str, n_samples: int, test_fraction: float, train_limi
 
     Sets read from files count as their files usually ship (60,000 and 10,000 for MNIST-like sets).
     """
-    info = DATASETS[name]
+    info = dataset_info(name)
     if info.shipped_split is not None:
         n_train, n_test = info.shipped_split
     else:

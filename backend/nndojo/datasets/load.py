@@ -14,6 +14,7 @@ import numpy as np
 from nndojo.datasets import images, toy
 from nndojo.datasets.images import CLASS_NAMES, DatasetUnavailable
 from nndojo.datasets.info import DATASETS, MAX_PREVIEW_IMAGES, DatasetInfo, split_sizes
+from nndojo.datasets.upload import Upload
 
 if TYPE_CHECKING:  # spec.models imports datasets.info, so importing it here at runtime would be circular
     from nndojo.spec.models import DatasetSpec
@@ -33,6 +34,9 @@ class Dataset:
     points_train: np.ndarray | None  # float32 (N, 2) raw x1, x2 (2-D sets only), same order as x_train
     points_test: np.ndarray | None
     features: list[str]
+    # uploads: x = (raw - shift) / scale, with the training part's mean and standard deviation per column
+    shift: np.ndarray | None = None
+    scale: np.ndarray | None = None
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -41,9 +45,11 @@ def _rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def _info(name: str) -> DatasetInfo:
+def _info(name: str, upload: Upload | None = None) -> DatasetInfo:
+    if upload is not None and upload.name == name:
+        return upload.info
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or an uploaded set")
     return DATASETS[name]
 
 
@@ -120,15 +126,46 @@ def _load_images(spec: DatasetSpec, info: DatasetInfo, rng: np.random.Generator,
     )
 
 
-def load_dataset(spec: DatasetSpec, seed: int, datasets_dir: Path) -> Dataset:
-    """The dataset a job trains on; fresh, writable arrays every call. Raises DatasetUnavailable if files are missing."""
-    info = _info(spec.name)
+def _load_tabular(spec: DatasetSpec, info: DatasetInfo, rng: np.random.Generator, upload: Upload) -> Dataset:
+    """Shuffled and split as the 2-D sets are; features standardised with the training part's statistics, so that a
+    column in millimetres and one in kilometres start on equal footing (targets stay as written)."""
+    order = rng.permutation(len(upload.x))
+    x, y = upload.x[order].astype(np.float32), upload.y[order]
+    n_train, _ = split_sizes(len(x), spec.test_fraction)
+    _check_limit(spec.train_limit)
+    keep = n_train if spec.train_limit is None else min(n_train, spec.train_limit)
+    raw_train, raw_test = x[:keep].copy(), x[n_train:].copy()
+    shift = raw_train.mean(axis=0, dtype=np.float64)
+    spread = raw_train.std(axis=0, dtype=np.float64)
+    scale = np.where(spread > 0, spread, 1.0)  # a column constant in this training part: centred only
+    planar = info.planar
+    return Dataset(
+        info=info,
+        x_train=((raw_train - shift) / scale).astype(np.float32),
+        y_train=y[:keep].copy(),
+        x_test=((raw_test - shift) / scale).astype(np.float32),
+        y_test=y[n_train:].copy(),
+        points_train=raw_train if planar else None,
+        points_test=raw_test if planar else None,
+        features=list(upload.features),
+        shift=shift.astype(np.float32),
+        scale=scale.astype(np.float32),
+    )
+
+
+def load_dataset(spec: DatasetSpec, seed: int, datasets_dir: Path, upload: Upload | None = None) -> Dataset:
+    """The dataset a job trains on; fresh, writable arrays every call. Raises DatasetUnavailable if files are missing.
+
+    An uploaded set's data comes with the job (`upload`): workers may run on another machine than the server."""
+    info = _info(spec.name, upload)
     rng = _rng(seed)
     if info.kind == "toy2d":
         return _load_toy(spec, info, rng)
     if info.kind == "image":
         return _load_images(spec, info, rng, Path(datasets_dir))
-    raise ValueError(f"dataset {spec.name!r} of kind {info.kind!r} cannot be loaded yet")
+    if info.kind == "tabular" and upload is not None:
+        return _load_tabular(spec, info, rng, upload)
+    raise ValueError(f"dataset {spec.name!r} of kind {info.kind!r} cannot be loaded without its data")
 
 
 def feature_grid(features: list[str], resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -144,6 +181,31 @@ def feature_grid(features: list[str], resolution: int) -> tuple[np.ndarray, np.n
     gx, gy = np.meshgrid(xs, ys)  # gx[i, j] = xs[j], gy[i, j] = ys[i]
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
     return xs, ys, toy.expand_features(points, list(features))
+
+
+def _significant(values: np.ndarray, digits: int = 6) -> list[float]:
+    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def boundary_grid(data: Dataset, resolution: int) -> tuple[list[float], list[float], np.ndarray] | None:
+    """The grid a planar set's boundary is drawn on: xs, ys and the network's inputs for it (None for other sets).
+
+    2-D sets: [-6, 6]². An upload of two columns: the data's own range (train and test) and 5% more each side, in the
+    file's units; the inputs are standardised as the training data are."""
+    if data.info.kind == "toy2d":
+        xs, ys, inputs = feature_grid(data.features, resolution)
+        return [round(float(v), 4) for v in xs], [round(float(v), 4) for v in ys], inputs
+    if not data.info.planar or data.points_train is None or data.points_test is None or data.shift is None or data.scale is None:
+        return None
+    points = np.concatenate([data.points_train, data.points_test]).astype(np.float64)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = (hi - lo) * 0.05
+    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], int(resolution))
+    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], int(resolution))
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    inputs = ((grid - data.shift) / data.scale).astype(np.float32)
+    return _significant(xs), _significant(ys), inputs
 
 
 def _rounded(values: np.ndarray) -> list[float | int]:
@@ -162,12 +224,49 @@ def _toy_part(points: np.ndarray, labels: np.ndarray, task: str) -> dict:
     }
 
 
-def preview(spec: DatasetSpec, seed: int, datasets_dir: Path, max_images: int = 32) -> dict:
-    """What the page shows before training: the 2-D points by split, or a seeded sample of training images."""
-    info = _info(spec.name)
+MAX_PREVIEW_ROWS = 2000  # rows of each split an upload's preview carries (a seeded sample): enough for a scatter
+
+
+def _table_part(data: Dataset, raw: np.ndarray, labels: np.ndarray, task: str, rng: np.random.Generator) -> dict:
+    """A split of an upload in the file's units: each feature column, the first two also as x and y (a scatter)."""
+    picked = np.sort(rng.choice(len(raw), size=min(MAX_PREVIEW_ROWS, len(raw)), replace=False))
+    columns = [_significant(raw[picked, j], 5) for j in range(raw.shape[1])]
+    label = labels[picked].astype(int).tolist() if task == "classification" else _significant(labels[picked], 5)
+    part: dict = {"columns": columns, "label": label}
+    if len(columns) >= 2:
+        part.update(x=columns[0], y=columns[1])
+    return part
+
+
+def _tabular_preview(spec: DatasetSpec, info: DatasetInfo, rng: np.random.Generator, upload: Upload) -> dict:
+    data = _load_tabular(spec, info, rng, upload)
+    assert data.shift is not None and data.scale is not None
+    raw_train = data.x_train * data.scale + data.shift  # the file's units again (the points are kept for planar sets only)
+    raw_test = data.x_test * data.scale + data.shift
+    return {
+        "kind": "tabular",
+        "task": info.task,
+        "name": info.name,
+        "title": upload.title,
+        "features": upload.features,
+        "target": upload.target,
+        "class_names": upload.classes,
+        "train": _table_part(data, raw_train, data.y_train, info.task, rng),
+        "test": _table_part(data, raw_test, data.y_test, info.task, rng),
+        "n_train": len(data.x_train),
+        "n_test": len(data.x_test),
+    }
+
+
+def preview(spec: DatasetSpec, seed: int, datasets_dir: Path, max_images: int = 32, upload: Upload | None = None) -> dict:
+    """What the page shows before training: the 2-D points by split, a seeded sample of training images, or an
+    upload's columns by split."""
+    info = _info(spec.name, upload)
     if not 0 <= max_images <= MAX_PREVIEW_IMAGES:
         raise ValueError(f"max_images must be between 0 and {MAX_PREVIEW_IMAGES}, got {max_images}")
     rng = _rng(seed)
+    if info.kind == "tabular" and upload is not None:
+        return _tabular_preview(spec, info, rng, upload)
     if info.kind == "toy2d":
         data = _load_toy(spec, info, rng)
         assert data.points_train is not None and data.points_test is not None
@@ -197,4 +296,4 @@ def preview(spec: DatasetSpec, seed: int, datasets_dir: Path, max_images: int = 
     }
 
 
-__all__ = ["Dataset", "DatasetUnavailable", "feature_grid", "load_dataset", "preview"]
+__all__ = ["Dataset", "DatasetUnavailable", "boundary_grid", "feature_grid", "load_dataset", "preview"]

@@ -107,3 +107,23 @@ class ServerKeyRow(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class UploadRow(Base):
+    """A CSV uploaded as a dataset (POST /api/datasets): its description in columns, its data as one packed blob
+    (nndojo.datasets.upload.pack) beside the jobs that train on it: one transaction, one backup."""
+
+    __tablename__ = "uploads"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # upload-…, what a spec's dataset.name says
+    title: Mapped[str] = mapped_column(String(100))
+    task: Mapped[str] = mapped_column(String(16))  # classification | regression
+    target: Mapped[str] = mapped_column(Text)
+    features: Mapped[str] = mapped_column(Text)  # JSON list of column names
+    classes: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list of class labels; null for regression
+    n_rows: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # null in personal mode
+    class_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

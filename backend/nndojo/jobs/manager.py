@@ -183,7 +183,8 @@ class JobManager:
                 cap,
             )
 
-    def submit(self, spec: JobSpec, report: ShapeReport, owner: Owner | None = None) -> dict[str, Any]:
+    def submit(self, spec: JobSpec, report: ShapeReport, owner: Owner | None = None, upload: bytes | None = None) -> dict[str, Any]:
+        """Queues the job; `upload` is the packed uploaded set its spec names (it travels with the job to a worker)."""
         assert self.writer is not None and self.log is not None and self.scheduler is not None
         self.check_quota(owner)
         job_id = uuid.uuid4().hex
@@ -206,7 +207,14 @@ class JobManager:
             "shared": False,
         }
         job = ActiveJob(
-            job_id, next(self._numbers), spec, spec.model_dump_json(), record, owner.id if owner else None, owner.limits if owner else TurnLimits()
+            job_id,
+            next(self._numbers),
+            spec,
+            spec.model_dump_json(),
+            record,
+            owner.id if owner else None,
+            owner.limits if owner else TurnLimits(),
+            upload,
         )
         self.active[job_id] = job
         self.log.open(job_id)

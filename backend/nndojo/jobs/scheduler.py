@@ -63,6 +63,7 @@ class ActiveJob:
     record: dict[str, Any]
     owner: str | None = None  # whom the job counts against: a user id, or None in personal mode
     limits: TurnLimits = field(default_factory=TurnLimits)
+    upload: bytes | None = None  # the packed uploaded set its spec names: it goes to the worker with the job
     position: int | None = None
     slot: Slot | None = None
     started: bool = False  # its worker said `running`
@@ -205,7 +206,7 @@ class Scheduler:
         returned: asyncio.Future[Any] | None = None
         outcome: dict[str, Any] | None
         try:
-            ref = slot.actor.run.remote(job.id, job.spec_json, *self.run_args())
+            ref = slot.actor.run.remote(job.id, job.spec_json, *self.run_args(), upload=job.upload)
             returned = asyncio.wrap_future(ref.future())
             await asyncio.wait({end, returned}, return_when=asyncio.FIRST_COMPLETED)
             if end.done():

@@ -86,9 +86,13 @@ class SlotWorker:
         except ValueError as exc:
             return {"errors": [{"loc": [], "msg": str(exc), "type": "value_error"}]}
 
-    def run(self, job_id: str, spec_json: str, address: tuple[str, int], token: str) -> dict[str, Any]:
+    def run(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> dict[str, Any]:
         """Trains the job, writing each event to the server's event socket as it is emitted, then an end frame with the
-        outcome; returns the outcome too. Never raises: a failure is an outcome."""
+        outcome; returns the outcome too. Never raises: a failure is an outcome.
+
+        upload: the packed uploaded set the spec names (nndojo.datasets.upload), sent with the job rather than read
+        from the server's disk, since this worker may run on another node."""
+        from nndojo.datasets.upload import unpack
         from nndojo.export.weights import weights_bytes
         from nndojo.spec import JobSpec
         from nndojo.train import train
@@ -119,7 +123,14 @@ class SlotWorker:
             else:
                 spec = JobSpec.model_validate_json(spec_json)
                 status = train(
-                    spec, emit, stop.is_set, datasets_dir=self.datasets_dir, device=self.device, threads=self.threads, controls=controls, keep=keep
+                    spec,
+                    emit,
+                    stop.is_set,
+                    datasets_dir=self.datasets_dir,
+                    device=self.device,
+                    threads=self.threads,
+                    controls=controls, keep=keep,
+                    upload=None if upload is None else unpack(upload),
                 )
                 outcome = {"status": str(status)}
         except BaseException as exc:  # the job fails, the slot lives on for the next one

@@ -12,14 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nndojo.datasets.info import DATASETS, train_test_sizes, unavailable_reason
+from nndojo.datasets.info import dataset_info, known, train_test_sizes, unavailable_reason
 from nndojo.spec import models as m
 from nndojo.spec.batches import smallest_batch
 from nndojo.spec.layers import KINDS, Issues, Shape, Site, fmt_shape
 from nndojo.spec.limits import Limits, limit_error
 from nndojo.spec.memory import memory_estimate
 
-__all__ = ["LayerShape", "Limits", "ShapeReport", "SpecError", "check_spec", "layer_names", "limit_error", "output_units"]
+__all__ = ["LayerShape", "Limits", "ShapeReport", "SpecError", "check_spec", "layer_names", "limit_error", "output_units", "unknown_upload"]
 
 
 class SpecError(ValueError):
@@ -58,7 +58,7 @@ class ShapeReport:
 
 def output_units(spec: m.JobSpec) -> int:
     """Units of the output layer: one per class, except one for a binary sigmoid or a regression."""
-    n_classes = DATASETS[spec.dataset.name].n_classes
+    n_classes = dataset_info(spec.dataset.name).n_classes
     if n_classes is None:
         return 1
     if n_classes == 2 and spec.model.output.activation == "sigmoid":
@@ -82,6 +82,8 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None, *, datasets_dir: P
     With datasets_dir, a dataset whose files are not installed there is refused too.
     """
     issues = Issues(limits or Limits())
+    if not known(spec.dataset.name):  # an upload deleted, or never made: nothing else can be checked
+        raise SpecError([unknown_upload(spec.dataset.name)])
     _check_dataset(spec, issues, datasets_dir)
     _check_sizes(spec, issues)
     _check_task(spec, issues)
@@ -97,15 +99,26 @@ def check_spec(spec: m.JobSpec, limits: Limits | None = None, *, datasets_dir: P
     return report
 
 
+def unknown_upload(name: str) -> dict[str, Any]:
+    """The 422 item for an upload name that is not one the caller may use: the same whether it never existed or is
+    someone else's, so names reveal nothing."""
+    return {
+        "loc": ["dataset", "name"],
+        "msg": f"there is no uploaded dataset '{name}' that you may use: upload a CSV, or choose another dataset",
+        "type": "spec_check",
+        "ctx": {"code": "upload_unknown", "dataset": name},
+    }
+
+
 def _check_dataset(spec: m.JobSpec, issues: Issues, datasets_dir: Path | None) -> None:
     ds = spec.dataset
-    info = DATASETS[ds.name]
+    info = dataset_info(ds.name)
     reason = unavailable_reason(ds.name, datasets_dir)
     if reason is not None:
         issues.fail(
             ("dataset", "name"), f"'{ds.name}' cannot be used here: {reason}", "dataset_unavailable", dataset=ds.name, reason=reason
         )
-    if info.kind != "toy2d" and ds.features != ["x1", "x2"]:
+    if info.kind != "toy2d" and ds.features != ["x1", "x2"]:  # an upload's features are chosen when it is uploaded
         issues.fail(
             ("dataset", "features"),
             f"features apply to 2-D datasets only; '{ds.name}' is {info.kind}: leave them at ['x1', 'x2']",
@@ -143,7 +156,7 @@ def _check_sizes(spec: m.JobSpec, issues: Issues) -> None:
 def _check_task(spec: m.JobSpec, issues: Issues) -> None:
     """A regression set has no classes: no cross-entropy, no softmax over its single output."""
     name = spec.dataset.name
-    if DATASETS[name].task != "regression":
+    if dataset_info(name).task != "regression":
         return
     if spec.training.loss == "cross_entropy":
         issues.fail(
@@ -164,7 +177,7 @@ def _check_task(spec: m.JobSpec, issues: Issues) -> None:
 def _walk_layers(spec: m.JobSpec, issues: Issues) -> ShapeReport:
     """Each hidden layer's shapes through its kind's rule, then the output layer; stops at the first layer that cannot
     take its input (later shapes are unknown; one clear error beats a cascade)."""
-    shape: Shape = DATASETS[spec.dataset.name].shape_for(list(spec.dataset.features))
+    shape: Shape = dataset_info(spec.dataset.name).shape_for(list(spec.dataset.features))
     report = ShapeReport(input_shape=shape, n_outputs=output_units(spec), n_params=0)
     for index, (layer, name) in enumerate(zip(spec.model.layers, layer_names(spec.model.layers), strict=True)):
         kind = KINDS[layer.type]

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from nndojo.datasets.info import DATASETS, train_test_sizes
+from nndojo.datasets.info import dataset_info, train_test_sizes
 from nndojo.spec import models as m
 from nndojo.spec.batches import batch_size_for
 from nndojo.spec.layers import KINDS
@@ -78,11 +78,11 @@ class MemoryEstimate:
 def memory_estimate(spec: m.JobSpec, report: ShapeReport) -> MemoryEstimate:
     """The peak memory a job adds to an idle worker, by part, from its spec and its checked shapes."""
     ds, tr = spec.dataset, spec.training
-    info = DATASETS[ds.name]
+    info = dataset_info(ds.name)
     width = math.prod(report.input_shape)
     n_train, n_test = train_test_sizes(ds.name, ds.n_samples, ds.test_fraction, ds.train_limit)
-    grid = spec.probes.boundary_resolution**2 if info.kind == "toy2d" else 0
-    unit_grid = spec.probes.unit_resolution**2 if info.kind == "toy2d" else 0  # the unit maps' coarser grid
+    grid = spec.probes.boundary_resolution**2 if info.planar else 0
+    unit_grid = spec.probes.unit_resolution**2 if info.planar else 0  # the unit maps' coarser grid
     eval_rows = min(n_train, TRAIN_EVAL_CAP) + n_test + grid
     data = FLOAT * width * (n_train + n_test + eval_rows + min(n_train, TRAIN_EVAL_CAP) + unit_grid)
     if info.shipped_split is not None:  # the cached uint8 files, and the training set's float conversion in flight

@@ -5,11 +5,14 @@ The field bounds here are the API's hard limits; a server may lower them (see `L
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidatorFunctionWrapHandler, field_validator
+from pydantic_core import PydanticCustomError
 
 from nndojo.datasets.info import DATASETS, FEATURES
+from nndojo.datasets.upload import NAME_MAX, NAME_PATTERN
 
 HiddenActivation = Literal["step", "sigmoid", "relu", "tanh", "leaky_relu", "identity"]
 OutputActivation = Literal["softmax", "sigmoid", "identity"]
@@ -17,6 +20,7 @@ Init = Literal["default", "zeros", "normal", "xavier", "he"]
 LossName = Literal["cross_entropy", "mse"]
 DatasetName = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss", "digits", "fashion-mnist", "mnist"]
 Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2"]
+UploadName = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_MAX)]  # POST /api/datasets names them
 
 assert set(DatasetName.__args__) == set(DATASETS), "dataset names and dataset info disagree"  # type: ignore[attr-defined]
 assert set(Feature.__args__) == set(FEATURES)  # type: ignore[attr-defined]
@@ -40,12 +44,22 @@ class Strict(BaseModel):
 
 
 class DatasetSpec(Strict):
-    name: DatasetName = "circle"
+    name: DatasetName | UploadName = Field("circle", description="a built-in set, or an uploaded one (upload-…)")
     n_samples: int = Field(500, ge=10, le=MAX_SAMPLES, description="points generated (2-D sets only)")
     noise: float = Field(0.0, ge=0.0, le=0.5, description="TensorFlow Playground's noise, 0 to 0.5 (2-D sets only)")
     test_fraction: float = Field(0.5, ge=0.1, le=0.9, description="share held out for testing (fixed split for MNIST-like sets)")
     features: list[Feature] = Field(default_factory=lambda: ["x1", "x2"], min_length=1, description="input features (2-D sets only)")
     train_limit: int | None = Field(None, ge=1, description="cap on training samples, to provoke overfitting")
+
+    @field_validator("name", mode="wrap")
+    @classmethod
+    def _known_form(cls, name: Any, handler: ValidatorFunctionWrapHandler) -> str:
+        """One error for a wrong name, listing the built-in sets as before (a plain union would give two). Whether an
+        upload of that name exists, and is the caller's to use, the API checks."""
+        if isinstance(name, str) and (name in DATASETS or (len(name) <= NAME_MAX and re.fullmatch(NAME_PATTERN, name))):
+            return handler(name)
+        expected = ", ".join(f"'{n}'" for n in DATASETS)
+        raise PydanticCustomError("literal_error", "Input should be {expected}, or an uploaded set's name (upload-…)", {"expected": expected})
 
     @field_validator("features")
     @classmethod

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nndojo.datasets.info import DATASETS
+from nndojo.datasets.info import dataset_info
 from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport
 from nndojo.spec.layers import KINDS
@@ -108,7 +108,7 @@ def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
             first_conv = False
             if shape.n_params - shape.out_shape[0] <= FILTER_VALUES:
                 heavy += (shape.n_params + 4 * shape.out_shape[0] * shape.in_shape[0]) * NUMBER_BYTES
-    if DATASETS[spec.dataset.name].kind == "toy2d":
+    if dataset_info(spec.dataset.name).planar:
         res = spec.probes.boundary_resolution
         heavy += res * res * BOUNDARY_BYTES + 2 * res * NUMBER_BYTES + 40
         hidden = {s.name: math.prod(s.out_shape) for s in probed if s.index is not None}

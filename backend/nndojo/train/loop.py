@@ -18,7 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from nndojo.datasets import feature_grid, load_dataset
+from nndojo.datasets import boundary_grid, load_dataset
+from nndojo.datasets.info import remember
+from nndojo.datasets.upload import Upload
 from nndojo.nn.build import Net, build_model, count_params
 from nndojo.spec import models as m
 from nndojo.spec.batches import batch_bounds
@@ -151,6 +153,7 @@ def train(
     eval_limit: int | None = None,
     controls: Controls | None = None,
     keep: Callable[[Net], None] | None = None,
+    upload: Upload | None = None,
 ) -> str:
     """Train a spec, emitting status and epoch events; returns 'completed', 'diverged' or 'cancelled'.
 
@@ -162,8 +165,12 @@ def train(
 
     eval_limit caps the samples evaluated each epoch (for smoke tests of big image sets); None measures the whole
     test set and up to TRAIN_EVAL_CAP training samples. Raises SpecError, DatasetUnavailable or RuntimeError.
+
+    upload: the uploaded set a spec naming one trains on (it travels with the job: the worker may be on another node).
     """
     started = time.perf_counter()
+    if upload is not None:
+        remember(upload.info)  # the check and the event plan look the set up by its name
     report = check_spec(spec)
     map_large_blocks()
     dev = resolve_device(device or spec.device)
@@ -174,7 +181,7 @@ def train(
         from nndojo.config import get_settings
 
         datasets_dir = get_settings().datasets_dir
-    data = load_dataset(spec.dataset, spec.seed, Path(datasets_dir))
+    data = load_dataset(spec.dataset, spec.seed, Path(datasets_dir), upload)
     task = data.info.task
     tr = spec.training
 
@@ -200,11 +207,12 @@ def train(
     train_eval = Split(x_train[order], y_train[order])
     test = Split(_on(data.x_test[:eval_limit], dev), _on(data.y_test[:eval_limit], dev))
     grid = None
-    if data.info.kind == "toy2d":
-        xs, ys, inputs = feature_grid(data.features, spec.probes.boundary_resolution)
+    axes = boundary_grid(data, spec.probes.boundary_resolution)  # 2-D sets, and uploads of two columns
+    if axes is not None:
+        xs, ys, inputs = axes
         unit_res = spec.probes.unit_resolution
-        unit_inputs = torch.from_numpy(feature_grid(data.features, unit_res)[2]).to(dev)
-        grid = Grid([round(float(v), 4) for v in xs], [round(float(v), 4) for v in ys], torch.from_numpy(inputs).to(dev), unit_inputs, unit_res)
+        unit_inputs = torch.from_numpy(boundary_grid(data, unit_res)[2]).to(dev)  # type: ignore[index]
+        grid = Grid(xs, ys, torch.from_numpy(inputs).to(dev), unit_inputs, unit_res)
     widest = max(math.prod(layer.out_shape) for layer in report.layers)
     chunk = max(1, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
     probes = Probes(
