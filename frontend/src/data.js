@@ -200,9 +200,19 @@ const refreshPreview = debounce(async () => {
   }
 }, 200);
 
-/** Scatter traces for 2-D points: train filled, test ringed; classes in TensorFlow Playground's orange and blue. */
+const KEY_GREY = "#5f6b7a";
+
+/** A legend entry with a fixed look and no points of its own. */
+function legendKey(name, marker) {
+  return { type: "scatter", mode: "markers", name, x: [null], y: [null], marker, hoverinfo: "skip", showlegend: true };
+}
+
+/** Scatter traces for 2-D points: train filled, test ringed; classes in TensorFlow Playground's orange and blue.
+ * The legend is a fixed key (train, test, then one swatch per class): the point traces' own legend symbols would take
+ * their first point's colour, which changes with the data and says nothing about which colour is which class. */
 export function pointTraces(data, task, { size = 5, crange = null } = {}) {
   const traces = [];
+  let classes = 0;
   for (const [part, filled] of [
     ["train", true],
     ["test", false],
@@ -216,6 +226,7 @@ export function pointTraces(data, task, { size = 5, crange = null } = {}) {
       if (!filled) marker.line.color = pts.label.map(() => "#333");
     } else {
       const colors = pts.label.map((c) => CLASS_COLORS[c % CLASS_COLORS.length]);
+      for (const c of pts.label) if (c + 1 > classes) classes = c + 1;
       if (filled) marker.color = colors;
       else Object.assign(marker, { color: "rgba(0,0,0,0)", line: { width: 1.5, color: colors } });
     }
@@ -227,8 +238,14 @@ export function pointTraces(data, task, { size = 5, crange = null } = {}) {
       y: pts.y,
       marker,
       hoverinfo: "skip",
+      showlegend: false,
     });
   }
+  traces.push(
+    legendKey(t("data.train"), { size: 7, color: KEY_GREY, line: { width: 0.6, color: "#fff" } }),
+    legendKey(t("data.test"), { size: 7, color: "rgba(0,0,0,0)", line: { width: 1.5, color: KEY_GREY } }),
+  );
+  for (let c = 0; c < Math.min(classes, CLASS_COLORS.length); c += 1) traces.push(legendKey(t("chart.class", { n: c }), { size: 9, symbol: "square", color: CLASS_COLORS[c] }));
   return traces;
 }
 

@@ -178,7 +178,7 @@ async function remove(job) {
 }
 
 function draw() {
-  const headers = ["", t("col.name"), isClassroom() ? t("col.owner") : null, t("col.status"), t("col.dataset"), t("col.network"), t("col.optimizer"), t("col.epochs"), t("col.params"), t("col.trainLoss"), t("col.testLoss"), t("col.testAcc"), t("col.actions")].filter((x) => x !== null);
+  const headers = [h("span", { class: "sr-only" }, t("col.select")), t("col.name"), isClassroom() ? t("col.owner") : null, t("col.status"), t("col.dataset"), t("col.network"), t("col.optimizer"), t("col.epochs"), t("col.params"), t("col.trainLoss"), t("col.testLoss"), t("col.testAcc"), t("col.actions")].filter((x) => x !== null);
   const lossEl = root.querySelector("#compare-loss");
   const accEl = root.querySelector("#compare-acc");
   render(

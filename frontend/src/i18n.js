@@ -259,6 +259,15 @@ const en = {
   "chart.count": "count",
   "chart.value": "value",
   "chart.weight": "weight",
+  "chart.failed": "This chart could not be drawn; the others go on.",
+  "chart.layerOf": "Layer shown in “{chart}”",
+  "chart.lossAxis": "loss ({loss})",
+  "chart.accuracyAxis": "accuracy",
+  "chart.gradAxis": "gradient norm",
+  "chart.class": "class {n}",
+  "chart.stale": "Previous run: these charts and numbers are from {name}, before the setup changed. Press Train to run the new setup.",
+  "run.shortcut": "Train (Ctrl+Enter)",
+  "col.select": "Select",
   "chart.waiting": "Press Train: this chart fills in as the network learns.",
   "chart.noFilters": "The epoch events carry no filter weights yet.",
   "chart.noBoundary": "Only 2-D datasets have a decision boundary.",
@@ -572,6 +581,15 @@ const ja = {
   "chart.count": "個数",
   "chart.value": "値",
   "chart.weight": "重み",
+  "chart.failed": "このグラフは描けませんでした (ほかのグラフは続けて描かれます)。",
+  "chart.layerOf": "「{chart}」に表示する層",
+  "chart.lossAxis": "損失 ({loss})",
+  "chart.accuracyAxis": "正解率",
+  "chart.gradAxis": "勾配のノルム",
+  "chart.class": "クラス {n}",
+  "chart.stale": "前回の実行: このグラフと数値は設定を変える前の {name} のものです。「学習開始」で新しい設定を学習します。",
+  "run.shortcut": "学習開始 (Ctrl+Enter)",
+  "col.select": "選択",
   "chart.waiting": "「学習開始」を押すと、学習に合わせてこのグラフが描かれます。",
   "chart.noFilters": "エポックのイベントにフィルターの重みがまだ含まれていません。",
   "chart.noBoundary": "決定境界は2次元のデータセットだけにあります。",
@@ -755,6 +773,7 @@ export function applyStatic(root = document) {
   if (btn) {
     btn.textContent = t("app.langSwitch");
     btn.lang = lang === "ja" ? "en" : "ja";
-    btn.setAttribute("aria-label", t("app.langSwitchLabel"));
+    // The name is the visible word (日本語 / English), said in its own language; the explanation is the tooltip.
+    btn.title = t("app.langSwitchLabel");
   }
 }

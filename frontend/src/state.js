@@ -37,6 +37,11 @@ export function update(mutate, { structural = false, source = null } = {}) {
   emit(structural ? "structure" : "edit", source);
 }
 
+/** Two specs set up the same run (the name aside). */
+export function sameSetup(a, b) {
+  return JSON.stringify({ ...a, name: "" }) === JSON.stringify({ ...b, name: "" });
+}
+
 /** Swap in a whole new setup (preset, clone, shared link), filling gaps from the catalog's defaults. */
 export function replaceSpec(next, { source = null } = {}) {
   spec = normalize(next);

@@ -9,7 +9,7 @@ import { roundLr } from "./learn.js";
 import { runName } from "./names.js";
 import { RunData } from "./run.js";
 import { canControl, ownerName } from "./session.js";
-import { getSpec, replaceSpec, update } from "./state.js";
+import { getSpec, replaceSpec, sameSetup, subscribe, update } from "./state.js";
 import { JobStream } from "./stream.js";
 import { schedule, showRun } from "./charts/dashboard.js";
 
@@ -20,6 +20,7 @@ let phase = "idle"; // idle | submitting | queued | running | completed | failed
 let linkState = "open";
 let alert = null; // {kind, text, action?}; text may be a function, said again in the current language on each paint
 let orphanErrors = [];
+let stale = false; // the charts on screen show a finished run whose setup differs from the editor's
 const finishListeners = new Set();
 const debug = { dropAtEpochs: [] };
 
@@ -243,8 +244,20 @@ function pct(x) {
   return typeof x === "number" ? `${(100 * x).toFixed(1)}%` : "–";
 }
 
+/** The shown run is over and the setup has changed since (or a new one was refused): its charts and numbers must not
+ * pass for the current setup's, so the run bar says "previous run" and the charts are dimmed. */
+function isStale() {
+  return Boolean(run) && !ACTIVE.has(phase) && !sameSetup(run.spec, getSpec());
+}
+
+function markStale() {
+  stale = isStale();
+  document.getElementById("view-play")?.toggleAttribute("data-stale", stale);
+}
+
 function paint() {
   if (!root) return;
+  markStale();
   const busy = ACTIVE.has(phase);
   const mine = !run || canControl(run.job);
   const total = run ? run.spec.training.epochs : 0;
@@ -257,7 +270,7 @@ function paint() {
   }
   render(
     root,
-    h("button", { type: "button", class: "btn primary big", id: "train-btn", disabled: holdsTrain(), onclick: train, "data-key": "train" }, `▶ ${t("run.train")}`),
+    h("button", { type: "button", class: "btn primary big", id: "train-btn", disabled: holdsTrain(), onclick: train, "data-key": "train", title: t("run.shortcut"), "aria-keyshortcuts": "Control+Enter" }, `▶ ${t("run.train")}`),
     h("button", { type: "button", class: "btn big", id: "stop-btn", disabled: !busy || phase === "submitting" || !mine, onclick: stop, "data-key": "stop" }, `■ ${t("run.stop")}`),
     h("span", { class: "status-pill", id: "run-status", "data-status": phase, role: "status", "aria-live": "polite" }, statusText()),
     run && run.opened ? h("span", { class: "run-name", id: "run-name", title: run.job.name }, run.job.name) : null,
@@ -265,6 +278,7 @@ function paint() {
     h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": total, "aria-label": t("run.title") }, h("div")),
     h("div", { class: "metrics", id: "run-metrics" }),
     !run && !alerts.length ? h("p", { class: "hint run-hint", id: "run-hint" }, t("run.firstSteps")) : null,
+    stale ? h("p", { class: "stale-note", id: "run-stale" }, t("chart.stale", { name: run.job.name || run.spec.name || "" })) : null,
     mine ? null : h("p", { class: "hint run-hint", id: "run-readonly" }, t("run.readOnly", { name: ownerName(run.job) })),
     alerts,
   );
@@ -280,6 +294,13 @@ export function mountTraining(el) {
   });
   paint();
   onLang(paint);
+  subscribe(() => isStale() !== stale && paint());
+  // Ctrl+Enter (⌘+Enter) trains from anywhere in the Playground, a form field included; the button's tooltip says so.
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey) || document.getElementById("view-play")?.hidden || document.body.hasAttribute("data-gate")) return;
+    e.preventDefault();
+    train();
+  });
   resume();
   // Test and debug hooks: drop the websocket on purpose and read back exactly which epochs arrived.
   window.nndojo = Object.assign(window.nndojo || {}, {

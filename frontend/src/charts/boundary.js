@@ -3,7 +3,7 @@
 import { pointTraces } from "../data.js";
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
-import { baseLayout, CLASS_COLORS, draw } from "./plot.js";
+import { baseLayout, CLASS_COLORS, draw, extent } from "./plot.js";
 
 /** Orange for class 0, white at 0.5, blue for class 1: TensorFlow Playground's reading of a probability. */
 const BINARY = [
@@ -36,16 +36,15 @@ export function boundaryChart() {
     let crange = null;
     if (run.task === "regression") {
       // One colour scale for the learned surface and the target dots, so a wrong region shows as a colour mismatch.
-      const values = [...b.z.flat(), ...(run.points ? [...(run.points.train?.label || []), ...(run.points.test?.label || [])] : [])].filter(Number.isFinite);
-      crange = values.length ? [Math.min(...values), Math.max(...values)] : null;
+      crange = extent([...b.z.flat(), ...(run.points ? [...(run.points.train?.label || []), ...(run.points.test?.label || [])] : [])]);
       Object.assign(heat, { colorscale: "RdBu", showscale: true, colorbar: { thickness: 8, len: 0.8 } });
       if (crange) Object.assign(heat, { zmin: crange[0], zmax: crange[1] });
     }
     else if ((run.nClasses || 2) <= 2) Object.assign(heat, { colorscale: BINARY, zmin: 0, zmax: 1 });
     else Object.assign(heat, { colorscale: discreteScale(run.nClasses), zmin: -0.5, zmax: run.nClasses - 0.5, zsmooth: false });
     const data = [heat, ...(run.points ? pointTraces(run.points, run.task, { size: 5, crange }) : [])];
-    const range = [Math.min(...b.x), Math.max(...b.x)];
-    const yrange = [Math.min(...b.y), Math.max(...b.y)];
+    const range = extent(b.x);
+    const yrange = extent(b.y);
     draw(
       card.plot,
       data,

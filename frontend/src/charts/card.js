@@ -6,7 +6,7 @@ import { t } from "../i18n.js";
 export function chartCard({ id, titleKey, helpKey, wide = false, tall = false, picker = false }) {
   const title = h("h3", { id: `${id}-title` });
   const helpText = h("p", { class: "chart-help" });
-  const select = picker ? h("select", { "aria-label": t("chart.layer"), "data-key": `${id}-layer` }) : null;
+  const select = picker ? h("select", { "data-key": `${id}-layer` }) : null;
   const plot = h("div", { class: `plot${tall ? " tall" : ""}`, role: "img", "aria-labelledby": `${id}-title` });
   const note = h("p", { class: "empty-note" });
   const el = h("article", { class: `chart-card${wide ? " wide" : ""}`, id, "aria-labelledby": `${id}-title` }, h("div", { class: "chart-head" }, title, select), helpText, note, plot);
@@ -19,7 +19,8 @@ export function chartCard({ id, titleKey, helpKey, wide = false, tall = false, p
     relabel() {
       title.textContent = t(typeof titleKey === "function" ? titleKey() : titleKey);
       helpText.textContent = t(typeof helpKey === "function" ? helpKey() : helpKey);
-      if (select) select.setAttribute("aria-label", t("chart.layer"));
+      // Named after its chart: four pickers all called "Layer" cannot be told apart by a screen reader.
+      if (select) select.setAttribute("aria-label", t("chart.layerOf", { chart: title.textContent }));
     },
     /** Show a message instead of the plot (nothing yet, or not applicable). */
     message(text) {

@@ -1,8 +1,8 @@
 // Loss and accuracy over epochs, train and test.
 
-import { t } from "../i18n.js";
+import { label, t } from "../i18n.js";
 import { chartCard } from "./card.js";
-import { baseLayout, epochAxis, draw, TEST_COLOR, TRAIN_COLOR } from "./plot.js";
+import { baseLayout, epochAxis, draw, extent, TEST_COLOR, TRAIN_COLOR } from "./plot.js";
 
 function lines(run, key) {
   const mode = run.epochs.length <= 30 ? "lines+markers" : "lines"; // a lone point still shows
@@ -15,11 +15,16 @@ function lines(run, key) {
 export function lossChart() {
   const card = chartCard({ id: "chart-loss", titleKey: "chart.loss", helpKey: "help.chart.loss" });
   card.update = (run) => {
-    const logScale = run.train.loss.some((v) => v > 0) && Math.max(...run.train.loss.filter(Number.isFinite)) > 50;
+    const span = extent(run.train.loss);
+    const logScale = Boolean(span) && span[0] > 0 && span[1] > 50;
     draw(
       card.plot,
       lines(run, "loss"),
-      baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { type: logScale ? "log" : "linear", rangemode: "tozero" } }),
+      baseLayout({
+        datarevision: run.revision,
+        xaxis: epochAxis(run, t("chart.epoch")),
+        yaxis: { type: logScale ? "log" : "linear", rangemode: "tozero", title: { text: t("chart.lossAxis", { loss: label("loss", run.spec.training.loss) }) } },
+      }),
     );
   };
   return card;
@@ -29,7 +34,7 @@ export function accuracyChart() {
   const card = chartCard({ id: "chart-accuracy", titleKey: "chart.accuracy", helpKey: "help.chart.accuracy" });
   card.applies = (run) => run.task !== "regression";
   card.update = (run) => {
-    draw(card.plot, lines(run, "accuracy"), baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { range: [0, 1.02], tickformat: ".0%" } }));
+    draw(card.plot, lines(run, "accuracy"), baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { range: [0, 1.02], tickformat: ".0%", title: { text: t("chart.accuracyAxis") } } }));
   };
   return card;
 }

@@ -133,19 +133,32 @@ function startPass() {
   step();
 }
 
+/** One chart's failure stays in its card: it says so there, the pass goes on to the other charts, and the card is
+ * tried again with the next data (before, one throw left the pass unfinished and froze every chart for good). */
 function drawCard(card) {
   if (!run) return;
   draws += 1;
   if (card.id !== "chart-filters") card.message("");
   const t0 = performance.now();
-  card.update(run);
-  card.ms = performance.now() - t0;
-  card.drawn = run.revision;
+  try {
+    card.update(run);
+  } catch (err) {
+    console.warn(`${card.id} could not be drawn`, err);
+    card.message(t("chart.failed"));
+  } finally {
+    card.ms = performance.now() - t0;
+    card.drawn = run.revision;
+  }
 }
 
 /** Test and debug hook: how long each chart's last draw took, in ms. */
 export function chartTimes() {
   return Object.fromEntries(cards.filter((c) => c.ms !== undefined).map((c) => [c.id, Math.round(c.ms)]));
+}
+
+/** Test and debug hook: the chart cards, to make one fail on purpose. */
+export function chartCards() {
+  return cards;
 }
 
 /** Draw every shown chart now, on screen or not (a tab switch, a language change, a layer picked). */

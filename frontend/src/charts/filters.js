@@ -5,6 +5,7 @@ import { paintImage } from "../data.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
+import { extent } from "./plot.js";
 
 /** The first conv layer's kernels as {layer, shape, values}; the trainer sends them nested [F][C][kH][kW]. */
 export function findFilters(ev) {
@@ -35,7 +36,7 @@ export function filtersChart() {
     const canvases = [];
     for (let i = 0; i < Math.min(n, 64); i += 1) {
       const slice = values.slice(i * per, (i + 1) * per);
-      const scale = Math.max(1e-12, ...slice.map(Math.abs));
+      const scale = Math.max(1e-12, extent(slice.map(Math.abs))?.[1] ?? 0);
       const canvas = h("canvas", { width: kw, height: kh, title: `${f.layer || "conv2d_1"} #${i + 1}` });
       paintImage(canvas, slice.map((v) => v / scale), c === 3 ? 3 : 1, kh, kw, { signed: true });
       canvases.push(h("figure", {}, canvas, h("figcaption", {}, `#${i + 1}`)));

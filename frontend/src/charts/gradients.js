@@ -2,16 +2,16 @@
 
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
-import { baseLayout, epochAxis, depthColor, draw } from "./plot.js";
+import { baseLayout, epochAxis, depthColor, draw, extent } from "./plot.js";
 
 const positive = (v) => (typeof v === "number" && v > 0 ? v : null);
 
 /** A log axis over whole decades (10⁻³, 10⁻², ...): a narrow span otherwise gets crowded minor labels (0.35 0.4 0.45...). */
 export function decadeAxis(values) {
-  const ok = values.filter((v) => typeof v === "number" && v > 0 && Number.isFinite(v));
-  if (!ok.length) return { type: "log", exponentformat: "power" };
-  let lo = Math.floor(Math.log10(Math.min(...ok)));
-  let hi = Math.ceil(Math.log10(Math.max(...ok)));
+  const span = extent(values.filter((v) => v > 0));
+  if (!span) return { type: "log", exponentformat: "power" };
+  let lo = Math.floor(Math.log10(span[0]));
+  let hi = Math.ceil(Math.log10(span[1]));
   if (hi - lo < 1) hi = lo + 1;
   // At most about 6 labels: every decade, or every second/third on very wide spans.
   return { type: "log", exponentformat: "power", range: [lo, hi], dtick: Math.max(1, Math.ceil((hi - lo) / 6)) };
@@ -30,7 +30,7 @@ export function gradEpochsChart() {
       line: { color: depthColor(i, names.length), width: 1.8 },
     }));
     const all = data.flatMap((d) => d.y);
-    draw(card.plot, data, baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: decadeAxis(all), legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } } }));
+    draw(card.plot, data, baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { ...decadeAxis(all), title: { text: t("chart.gradAxis") } }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } } }));
   };
   return card;
 }
@@ -71,7 +71,7 @@ export function gradDepthChart() {
       hovertemplate: `${t("chart.epoch")} ${run.latestEpoch} · %{x}: %{y:.3g}<extra></extra>`,
     });
     const all = [...now, ...(showFirst ? first.values : [])];
-    draw(card.plot, data, baseLayout({ datarevision: run.revision, showlegend: showFirst, barmode: "group", bargap: 0.25, yaxis: decadeAxis(all), xaxis: { type: "category" } }));
+    draw(card.plot, data, baseLayout({ datarevision: run.revision, showlegend: showFirst, barmode: "group", bargap: 0.25, yaxis: { ...decadeAxis(all), title: { text: t("chart.gradAxis") } }, xaxis: { type: "category" } }));
   };
   return card;
 }

@@ -3,7 +3,7 @@
 
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
-import { baseLayout, draw } from "./plot.js";
+import { baseLayout, draw, extent } from "./plot.js";
 
 /** W as rows (units) of columns (inputs), whether the event sends it nested or flat with a shape. */
 export function weightRows(layer) {
@@ -34,7 +34,7 @@ export function valuesChart() {
     const x = [...Array.from({ length: nIn }, (_, j) => `w·${j + 1}`), ...(bias ? ["b"] : [])];
     const y = rows.map((_, i) => `${t("chart.unit")} ${i + 1}`);
     const z = rows.map((r, i) => [...r, ...(bias ? [bias[i]] : [])]);
-    const span = Math.max(1e-6, ...z.flat().filter(Number.isFinite).map(Math.abs));
+    const span = Math.max(1e-6, extent(z.flat().map(Math.abs))?.[1] ?? 0);
     const data = [
       {
         type: "heatmap",
