@@ -101,6 +101,12 @@ export const api = {
   remove: (id) => request("DELETE", `api/jobs/${enc(id)}`),
   share: (id, on) => request(on ? "POST" : "DELETE", `api/jobs/${enc(id)}/share`),
   race: (body) => request("POST", "api/optimizer-race", body),
+  /** The lessons (with their variants' specs) and the page's presets. */
+  lessons: () => request("GET", "api/lessons"),
+  /** A lesson's verdicts over {variant: job id}. */
+  verdicts: (lessonId, jobs) => request("POST", `api/lessons/${enc(lessonId)}/verdicts`, { jobs }),
+  /** The one event with this seq. */
+  eventAt: async (id, seq) => (await request("GET", `api/jobs/${enc(id)}/events${query({ after: seq - 1, limit: 1 })}`))[0] ?? null,
   session: () => request("GET", "api/session"),
   /** {password} (teacher) or {class_code, name} (student). */
   login: (body) => request("POST", "api/session", body),

@@ -3,6 +3,7 @@
 
 import { en as classroomEn, ja as classroomJa } from "./i18n-classroom.js";
 import { en as diagramEn, ja as diagramJa } from "./i18n-diagram.js";
+import { en as lessonsEn, ja as lessonsJa } from "./i18n-lessons.js";
 
 const en = {
   "app.skip": "Skip to content",
@@ -707,7 +708,7 @@ const ja = {
   "err.code.batchnorm_batch": "バッチ正規化には1バッチに {min} サンプル以上が必要です。バッチサイズを {min} 以上にしてください",
 };
 
-export const LANGS = { en: { ...en, ...classroomEn, ...diagramEn }, ja: { ...ja, ...classroomJa, ...diagramJa } };
+export const LANGS = { en: { ...en, ...classroomEn, ...diagramEn, ...lessonsEn }, ja: { ...ja, ...classroomJa, ...diagramJa, ...lessonsJa } };
 const STORE_KEY = "nndojo.lang";
 const listeners = new Set();
 let lang = "en";

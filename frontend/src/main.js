@@ -13,6 +13,7 @@ import { currentRun, mountTraining, onRunFinished } from "./training.js";
 import { chartTimes, mountDashboard, refresh as refreshCharts } from "./charts/dashboard.js";
 import { mountHistory, setCurrentJob, showHistory } from "./history.js";
 import { mountRace, showRace } from "./race.js";
+import { mountLessons, showLessons } from "./lessons.js";
 import { mountDiagramRow } from "./diagram/mount.js";
 import { mountWho, requireSession } from "./session.js";
 
@@ -30,6 +31,7 @@ function showView(name, { focus = false } = {}) {
   if (name === "play") refreshCharts();
   if (name === "compare") showHistory();
   if (name === "race") showRace();
+  if (name === "lessons") showLessons();
 }
 
 function wireTabs() {
@@ -76,9 +78,10 @@ async function boot() {
   wireTabs();
 
   let catalog;
+  let taught;
   try {
     await requireSession("student");
-    catalog = await api.catalog();
+    [catalog, taught] = await Promise.all([api.catalog(), api.lessons()]);
   } catch (err) {
     const msg = err instanceof ApiError && err.status === 0 ? t("app.serverDown") : err.message;
     document.getElementById("run-panel").replaceChildren(h("div", { class: "alert error", role: "alert" }, msg));
@@ -89,7 +92,7 @@ async function boot() {
   replaceSpec(decodeHash(location.hash) || normalize(STARTER), { source: "boot" });
   watchHash();
 
-  mountPresets(document.getElementById("presets-panel"));
+  mountPresets(document.getElementById("presets-panel"), taught.presets);
   mountData(document.getElementById("data-panel"));
   mountEditor(document.getElementById("net-panel"));
   mountLearn(document.getElementById("learn-panel"));
@@ -98,6 +101,7 @@ async function boot() {
   mountTraining(document.getElementById("run-panel"));
   mountHistory(document.getElementById("view-compare"));
   mountRace(document.getElementById("view-race"));
+  mountLessons(document.getElementById("view-lessons"), taught.lessons);
   onRunFinished((run) => {
     setCurrentJob(run.job.id);
     if (view === "compare") showHistory();

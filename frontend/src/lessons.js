@@ -1,0 +1,192 @@
+// The Lessons view: the textbook's experiments (GET /api/lessons). One click submits every variant of a lesson as the
+// user's jobs; the view follows their metrics, draws the charts that carry the lesson's point with the variants
+// overlaid, and shows the verdicts the server decides on these runs (POST /api/lessons/{id}/verdicts).
+
+import { api, ApiError } from "./api.js";
+import { h, render } from "./dom.js";
+import { getLang, onLang, t } from "./i18n.js";
+import { drawLessonCharts, lessonCharts } from "./charts/lesson.js";
+
+const FINAL = new Set(["completed", "failed", "cancelled", "diverged"]);
+const POLL_MS = 1000;
+
+let root = null;
+let lessons = [];
+let active = null; // {lesson, jobs: {variant: id}, runs: {variant: {metrics, status, first, last}}, verdicts, error}
+let pollTimer = null;
+let charts = null;
+
+const text = (pair) => (pair ? pair[getLang()] || pair.en : "");
+
+/** Submit every variant at once; the view opens on them and follows them until all have ended. */
+async function runLesson(lesson) {
+  clearTimeout(pollTimer);
+  active = { lesson, jobs: {}, runs: {}, verdicts: null, error: null, submitting: true };
+  draw();
+  root.querySelector(".lesson-view").scrollIntoView({ block: "start" });
+  const replies = await Promise.allSettled(lesson.variants.map((v) => api.submit(v.spec)));
+  active.submitting = false;
+  replies.forEach((reply, i) => {
+    if (reply.status === "fulfilled") active.jobs[lesson.variants[i].id] = reply.value.id;
+  });
+  const refused = replies.find((reply) => reply.status === "rejected");
+  if (refused) active.error = t("lessons.submitFailed", { msg: refused.reason instanceof ApiError ? refused.reason.message : String(refused.reason) });
+  draw();
+  poll();
+}
+
+/** Reads each unfinished run's metrics (and its first and last epoch events where a chart needs them), then the
+ * verdicts; again shortly while any run is going. */
+async function poll() {
+  const run = active;
+  if (!run) return;
+  const needEvents = run.lesson.charts.some((c) => c === "activation_histograms" || c === "filters");
+  await Promise.all(
+    Object.entries(run.jobs).map(async ([variant, id]) => {
+      const state = run.runs[variant] || (run.runs[variant] = { metrics: null, status: "queued", first: null, last: null });
+      if (FINAL.has(state.status) && state.done) return;
+      try {
+        const m = await api.metrics(id);
+        state.metrics = m;
+        state.status = m.status || state.status;
+        const seqs = m.seq || [];
+        if (needEvents && seqs.length && !state.first) state.first = await api.eventAt(id, seqs[0]);
+        if (FINAL.has(state.status)) {
+          if (needEvents && seqs.length) state.last = await api.eventAt(id, seqs.at(-1));
+          state.done = true;
+        }
+      } catch (err) {
+        state.error = err.message;
+      }
+    }),
+  );
+  if (run !== active) return; // another lesson was opened meanwhile
+  try {
+    run.verdicts = (await api.verdicts(run.lesson.id, run.jobs)).verdicts;
+    run.verdictError = null;
+  } catch (err) {
+    run.verdictError = err.message;
+  }
+  if (run !== active) return;
+  draw();
+  const going = Object.values(run.runs).some((r) => !r.done);
+  if (going && !root.hidden) pollTimer = setTimeout(poll, POLL_MS);
+}
+
+function card(lesson) {
+  const n = lesson.variants.length;
+  const current = active && active.lesson.id === lesson.id;
+  return h(
+    "li",
+    { class: `lesson-card${current ? " current" : ""}`, "data-lesson": lesson.id },
+    h("h3", {}, text(lesson.title)),
+    h("p", { class: "hint" }, `${t("lessons.figure", { fig: lesson.figure })} · ${t("lessons.size", { n, min: lesson.minutes })}`),
+    h(
+      "button",
+      { type: "button", class: `btn ${current ? "" : "primary"} small`, "data-run-lesson": lesson.id, disabled: Boolean(current && active.submitting), onclick: () => runLesson(lesson) },
+      current ? t("lessons.rerun") : t("lessons.run", { n }),
+    ),
+  );
+}
+
+function verdictItem(verdict, rule) {
+  const state = verdict ? verdict.state : "pending";
+  const mark = { pass: "✓", fail: "✗", pending: "…" }[state];
+  const detail = verdict && state !== "pending" ? text(verdict.text) : verdict && verdict.waiting ? t("lessons.waiting", { names: verdict.waiting.map(variantLabel).join(", ") }) : "";
+  return h(
+    "li",
+    { class: "verdict", "data-state": state, "data-rule": rule.id },
+    h("span", { class: "verdict-mark", "aria-hidden": "true" }, mark),
+    h("div", {}, h("strong", {}, text(rule.claim)), h("span", { class: "verdict-state" }, ` — ${t(`lessons.verdict.${state}`)}`), detail ? h("p", { class: "verdict-numbers" }, detail) : null),
+  );
+}
+
+function variantLabel(id) {
+  const v = active && active.lesson.variants.find((x) => x.id === id);
+  return v ? text(v.label) : id;
+}
+
+function runsTable(lesson) {
+  const rows = lesson.variants.map((v) => {
+    const r = active.runs[v.id];
+    const m = r && r.metrics;
+    const epoch = m && m.epoch && m.epoch.length ? m.epoch.at(-1) : null;
+    const acc = m && m.test_accuracy ? m.test_accuracy.filter((x) => typeof x === "number").at(-1) : null;
+    const status = r ? r.status : active.jobs[v.id] ? "queued" : active.submitting ? "submitting" : "failed";
+    return h(
+      "tr",
+      { "data-variant": v.id },
+      h("th", { scope: "row" }, text(v.label)),
+      h("td", {}, h("span", { class: "status-pill", "data-status": status }, t(`run.status.${status}`))),
+      h("td", { class: "num" }, epoch === null ? "–" : `${epoch} / ${v.spec.training.epochs}`),
+      h("td", { class: "num" }, typeof acc === "number" ? `${(100 * acc).toFixed(1)}%` : "–"),
+    );
+  });
+  return h(
+    "table",
+    { class: "lesson-runs" },
+    h("thead", {}, h("tr", {}, ...["variant", "status", "epoch", "result"].map((k) => h("th", { scope: "col" }, t(`lessons.${k}`))))),
+    h("tbody", {}, rows),
+  );
+}
+
+function lessonView() {
+  const { lesson } = active;
+  const done = Object.values(active.runs).filter((r) => r.done).length;
+  const byId = new Map((active.verdicts || []).map((v) => [v.id, v]));
+  if (!charts || charts.lessonId !== lesson.id) charts = lessonCharts(lesson);
+  return h(
+    "section",
+    { class: "lesson-view", "aria-labelledby": "lesson-view-title", "data-lesson-view": lesson.id },
+    h("h2", { id: "lesson-view-title" }, `${text(lesson.title)} `, h("span", { class: "hint" }, t("lessons.figure", { fig: lesson.figure }))),
+    h("p", {}, text(lesson.text)),
+    h("div", { class: "lesson-expected" }, h("strong", {}, `${t("lessons.expected")}: `), text(lesson.expected)),
+    active.error ? h("div", { class: "alert error", role: "alert" }, active.error) : null,
+    active.submitting ? h("p", { class: "hint" }, t("lessons.submitting", { n: lesson.variants.length })) : h("p", { class: "hint", id: "lesson-progress" }, t("lessons.progress", { done, n: Object.keys(active.jobs).length })),
+    h(
+      "div",
+      { class: "lesson-top" },
+      runsTable(lesson),
+      h(
+        "div",
+        { class: "lesson-verdicts" },
+        h("h3", {}, t("lessons.verdicts")),
+        active.verdictError ? h("p", { class: "field-error" }, t("lessons.verdictError", { msg: active.verdictError })) : null,
+        h("ul", {}, lesson.verdicts.map((rule) => verdictItem(byId.get(rule.id), rule))),
+      ),
+    ),
+    charts.el,
+  );
+}
+
+function draw() {
+  if (!root) return;
+  render(
+    root,
+    h("h2", { class: "lessons-title" }, t("lessons.title")),
+    h("p", { class: "hint" }, t("lessons.intro")),
+    h("ul", { class: "lesson-list" }, lessons.map(card)),
+    active ? lessonView() : null,
+  );
+  if (active && charts) drawLessonCharts(charts, active);
+}
+
+export function mountLessons(el, list) {
+  root = el;
+  lessons = list;
+  draw();
+  onLang(() => {
+    charts = null; // titles and axis words are drawn in the language
+    draw();
+  });
+  window.nndojo = Object.assign(window.nndojo || {}, { lessonJobs: () => (active ? { ...active.jobs } : null) });
+}
+
+/** The tab was opened: redraw at the visible size, and follow runs still going. */
+export function showLessons() {
+  draw();
+  if (active && Object.values(active.runs).some((r) => !r.done)) {
+    clearTimeout(pollTimer);
+    poll();
+  }
+}
