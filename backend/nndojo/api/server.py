@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from nndojo import __version__
-from nndojo.api import classes, datasets, errors, jobs, lessons, meta, session, stream
+from nndojo.api import classes, datasets, errors, export, jobs, lessons, meta, session, stream
 from nndojo.api.docs import mount_docs
 from nndojo.api.guard import RequestGuard
 from nndojo.api.headers import SecurityHeaders
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(session.router)
     app.include_router(classes.router)
     app.include_router(jobs.router)
+    app.include_router(export.router)
     app.include_router(datasets.router)
     app.include_router(stream.router)
     app.include_router(lessons.router)

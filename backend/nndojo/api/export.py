@@ -1,0 +1,79 @@
+"""/api/jobs/{id}/export/…: a run as a plain PyTorch .py file, as a notebook, and its trained weights (.safetensors).
+
+Who may export: whoever may read the run (nndojo.api.access.ReadableJob). When: once it has ended. The code exists
+for every ended run (it is the spec's: a stopped or failed run's code trains the whole spec); the weights exist where
+the trainer itself ended the run (completed, diverged, cancelled, or stopped by a time limit), as they were then.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from nndojo.api.access import ReadableJob
+from nndojo.api.deps import ManagerDep
+from nndojo.export.notebook import notebook_file
+from nndojo.export.python import Run, python_file
+from nndojo.jobs.store import FINAL_STATUSES
+from nndojo.spec import JobSpec
+
+router = APIRouter(prefix="/api/jobs", tags=["export"])
+
+Lang = Annotated[Literal["en", "ja"], Query(description="the language of the code's comments and the notebook's headings")]
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no job with this id, or not one the caller may see; for weights also: the run kept none"},
+    409: {"description": "the run has not ended yet (detail.code `run_not_finished`)"},
+}
+
+
+def ended(job: dict[str, Any]) -> Run:
+    """The run, if it has ended; a 409 while it is queued, running or paused."""
+    if job["status"] not in FINAL_STATUSES:
+        raise HTTPException(
+            409,
+            {
+                "msg": f"the run is {job['status']}: it can be exported once it has finished or been stopped",
+                "code": "run_not_finished",
+                "status": job["status"],
+            },
+        )
+    return Run.of(job)
+
+
+def attachment(body: str | bytes, media_type: str, filename: str) -> Response:
+    """A download: the browser saves it under `filename` (ASCII letters, digits, -, _ and a dot: safe unquoted)."""
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/{job_id}/export/python", responses={200: {"content": {"text/x-python": {}}}, **RESPONSES})
+async def export_python(job: ReadableJob, lang: Lang = "en") -> Response:
+    """One self-contained .py file: the data, the model as a plain torch.nn.Module, the optimiser, loss and schedule,
+    and a loop that prints each epoch's train and test loss (and accuracy); on the CPU it reproduces the run's numbers."""
+    run = ended(job)
+    code = python_file(JobSpec.model_validate(job["spec"]), run, lang)
+    return attachment(code, "text/x-python; charset=utf-8", f"{run.slug}.py")
+
+
+@router.get("/{job_id}/export/notebook", responses={200: {"content": {"application/x-ipynb+json": {}}}, **RESPONSES})
+async def export_notebook(job: ReadableJob, lang: Lang = "en") -> Response:
+    """The same as a Jupyter notebook (nbformat 4): setup, the data with a plot, the model, training, the loss curve."""
+    run = ended(job)
+    text = notebook_file(JobSpec.model_validate(job["spec"]), run, lang)
+    return attachment(text, "application/x-ipynb+json; charset=utf-8", f"{run.slug}.ipynb")
+
+
+@router.get("/{job_id}/export/weights", responses={200: {"content": {"application/octet-stream": {}}}, **RESPONSES})
+async def export_weights(job: ReadableJob, manager: ManagerDep) -> Response:
+    """The trained weights as a .safetensors file, named as the exported module's state_dict (load_state_dict takes it)."""
+    run = ended(job)
+    data = await manager.weights(run.id)
+    if data is None:
+        raise HTTPException(
+            404,
+            {
+                "msg": "this run kept no weights: it failed before its training ended, or ran before this server kept weights",
+                "code": "no_weights",
+            },
+        )
+    return attachment(data, "application/octet-stream", f"{run.slug}.safetensors")
