@@ -167,3 +167,49 @@ def test_the_metrics_columns_carry_dead_units_for_relu_and_step_layers() -> None
     assert list(cols["dead_units"]) == ["dense_1"]
     assert cols["dead_units"]["dense_1"] == [e["layers"][0]["activation"]["dead_units"] for e in epochs]
     assert all(0.0 <= v <= 1.0 for v in cols["dead_units"]["dense_1"])
+
+
+# --- the activation layer ------------------------------------------------------------------------
+
+
+def test_an_activation_layer_after_batchnorm_is_the_textbooks_affine_batchnorm_relu() -> None:
+    """dense (identity) → batchnorm → activation: the activation layer is listed with its own statistics and histogram,
+    null norms (it has no parameters), and its unit maps are its function of the batchnorm's."""
+    spec = make_spec(
+        model={
+            "layers": [
+                {"type": "dense", "units": 6, "activation": "identity", "init": "he"},
+                {"type": "batchnorm"},
+                {"type": "activation", "activation": "tanh"},
+                {"type": "dense", "units": 5, "activation": "identity"},
+                {"type": "activation", "activation": "relu"},
+            ],
+            "output": {"activation": "softmax"},
+        },
+        training={"epochs": 2, "optimizer": {"name": "adam", "lr": 0.01}},
+    )
+    report = check_spec(spec)
+    assert [(s.name, s.n_params) for s in report.layers][1:3] == [("batchnorm_1", 12), ("activation_1", 0)]
+    epochs = epochs_of(spec)
+    last = epochs[-1]
+    layers = {layer["name"]: layer for layer in last["layers"]}
+    assert list(layers) == ["dense_1", "batchnorm_1", "activation_1", "dense_2", "activation_2", "output"]
+    tanh, relu = layers["activation_1"], layers["activation_2"]
+    assert tanh["type"] == "activation" and tanh["grad_norm"] is None and tanh["weight_norm"] is None and "weight_hist" not in tanh
+    assert tanh["activation"]["hist"]["edges"][0] == -1.0 and tanh["activation"]["hist"]["edges"][-1] == 1.0
+    assert 0.0 <= relu["activation"]["dead_units"] <= relu["activation"]["dead_fraction"] <= 1.0
+    assert layers["dense_1"]["grad_norm"] > 0 and layers["batchnorm_1"]["grad_norm"] > 0
+    maps = last["units"]
+    assert np.abs(np.tanh(np.array(maps["batchnorm_1"])) - np.array(maps["activation_1"])).max() <= 0.011
+    assert np.array_equal(np.maximum(np.array(maps["dense_2"]), 0), np.array(maps["activation_2"]))
+
+
+def test_the_catalog_offers_the_activation_layer_with_every_hidden_activation() -> None:
+    from nndojo.spec.catalog import catalog
+    from nndojo.spec.summary import summary
+
+    entry = next(layer for layer in catalog()["layers"] if layer["type"] == "activation")
+    assert entry["fields"]["activation"]["default"] == "relu"
+    assert set(entry["fields"]["activation"]["enum"]) == set(catalog()["activations"]["hidden"])
+    spec = make_spec(model={"layers": [{"type": "dense", "units": 4, "activation": "identity"}, {"type": "activation", "activation": "step"}]})
+    assert summary(spec.model_dump())["layers"] == ["dense 4 identity", "step"]

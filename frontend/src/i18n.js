@@ -120,6 +120,7 @@ const en = {
   "layer.dropout": "Dropout",
   "layer.batchnorm": "Batch norm",
   "layer.lrn": "LRN",
+  "layer.activation": "Activation",
   "help.layer.dense": "Fully connected: every unit sees every input, y = activation(Wx + b).",
   "help.layer.conv2d": "Slides small learned filters over the image; the same weights everywhere find the same pattern anywhere.",
   "help.layer.maxpool2d": "Keeps the largest value of each window: smaller images, some tolerance to shifts.",
@@ -128,6 +129,7 @@ const en = {
   "help.layer.dropout": "While training, zeroes a random share p of units, so no unit can rely on another: fights overfitting.",
   "help.layer.batchnorm": "Normalises each unit over the mini-batch to mean 0 and variance 1: faster, steadier learning.",
   "help.layer.lrn": "AlexNet's local response normalisation: strong channels damp their neighbours.",
+  "help.layer.activation": "An activation on its own, e.g. after batch norm: the textbook's Affine → BatchNorm → ReLU.",
 
   "act.step": "Step",
   "act.sigmoid": "Sigmoid",
@@ -449,6 +451,7 @@ const ja = {
   "layer.dropout": "ドロップアウト",
   "layer.batchnorm": "バッチ正規化",
   "layer.lrn": "LRN",
+  "layer.activation": "活性化関数",
   "help.layer.dense": "全結合層: 各ユニットがすべての入力を見ます。y = 活性化関数(Wx + b)。",
   "help.layer.conv2d": "学習した小さなフィルターを画像上で滑らせます。同じ重みで、どこにある模様も見つけます。",
   "help.layer.maxpool2d": "各窓の最大値を残します。画像が小さくなり、位置のずれに強くなります。",
@@ -457,6 +460,7 @@ const ja = {
   "help.layer.dropout": "訓練中、ユニットの割合 p をランダムに0にします。互いに頼れなくなり、過学習を抑えます。",
   "help.layer.batchnorm": "ミニバッチごとに各ユニットを平均0・分散1に正規化します。学習が速く安定します。",
   "help.layer.lrn": "AlexNet の局所応答正規化: 強いチャンネルが隣のチャンネルを抑えます。",
+  "help.layer.activation": "活性化関数だけの層です。バッチ正規化の後に置けば、教科書の Affine → BatchNorm → ReLU が作れます。",
 
   "act.step": "ステップ関数",
   "act.sigmoid": "シグモイド",

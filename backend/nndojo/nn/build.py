@@ -30,8 +30,9 @@ class LayerInfo:
     """What probes need to know about one parameterised layer."""
 
     name: str  # dense_1, conv2d_1, batchnorm_1, output: the names events use
-    type: str  # dense, conv2d, batchnorm
-    activation: str  # the activation after it ('identity' for batchnorm; the output activation for the output layer)
+    type: str  # dense, conv2d, batchnorm, activation
+    activation: str  # the activation after it (its own for an activation layer, 'identity' for batchnorm; the output
+    # activation for the output layer)
     start: int  # [start, stop) of its modules in Net.body (the output layer's linear is Net.head)
     stop: int
     bounded: tuple[float, float] | None  # the activation's fixed output range, if any
@@ -64,6 +65,7 @@ MODULES: dict[str, Callable[[Any, LayerShape], list[nn.Module]]] = {
     "flatten": lambda layer, shape: [nn.Flatten()],
     "dropout": lambda layer, shape: [nn.Dropout(layer.p)],
     "batchnorm": _batchnorm,
+    "activation": lambda layer, shape: [hidden_activation(layer.activation)],
     "lrn": lambda layer, shape: [LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)],
 }
 assert set(MODULES) == set(KINDS), "every layer kind has its torch modules"
@@ -119,7 +121,7 @@ class Net(nn.Module):
         return z, outputs
 
     def layer_modules(self) -> list[nn.Module]:
-        """The module holding each parameterised layer's parameters, in layer_infos order."""
+        """The module holding each probed layer's parameters (an activation layer's module has none), in layer_infos order."""
         return [self.body[info.start] for info in self.layer_infos[:-1]] + [self.head]
 
     def layer_params(self) -> list[list[nn.Parameter]]:

@@ -178,7 +178,8 @@ class LayerKind:
     """What the backend knows about one layer type, torch aside.
 
     out_shape: the output shape for an input shape, or None after reporting why the layer cannot take it.
-    params: its trainable parameters. probed: listed in epoch events' `layers` (the types with parameters).
+    params: its trainable parameters. probed: listed in epoch events' `layers` (the types with parameters, and the
+    standalone activation, whose outputs are what the textbook's activation histograms show).
     saved: floats a training step keeps per sample for backward, beyond the output the next layer keeps (an activation
     after dense or conv keeps its own output; max pooling its indices; batchnorm its normalised input; dropout its mask).
     summary: the short text the job list shows, from the layer as a stored spec's dict.
@@ -219,6 +220,7 @@ KINDS: dict[str, LayerKind] = {
         LayerKind("flatten", m.FlattenLayer, _flatten),
         LayerKind("dropout", m.DropoutLayer, _same, saved=lambda layer, i, o: math.prod(o), summary=lambda layer: f"dropout {layer['p']}"),
         LayerKind("batchnorm", m.BatchNormLayer, _same, params=lambda layer, i, o: 2 * i[0], probed=True, saved=_saves_output),
+        LayerKind("activation", m.ActivationLayer, _same, probed=True, saved=_saves_output, summary=lambda layer: str(layer["activation"])),
         LayerKind("lrn", m.LRNLayer, _lrn, saved=lambda layer, i, o: 2 * math.prod(o)),  # its input and the scale
     )
 }

@@ -117,6 +117,13 @@ class BatchNormLayer(Strict):
     type: Literal["batchnorm"] = "batchnorm"
 
 
+class ActivationLayer(Strict):
+    """A hidden activation on its own, so that it can follow a batchnorm: the textbook's Affine → BatchNorm → ReLU."""
+
+    type: Literal["activation"] = "activation"
+    activation: HiddenActivation = "relu"
+
+
 class LRNLayer(Strict):
     """AlexNet's local response normalisation across channels."""
 
@@ -128,7 +135,15 @@ class LRNLayer(Strict):
 
 
 Layer = Annotated[
-    DenseLayer | Conv2dLayer | MaxPool2dLayer | AvgPool2dLayer | FlattenLayer | DropoutLayer | BatchNormLayer | LRNLayer,
+    DenseLayer
+    | Conv2dLayer
+    | MaxPool2dLayer
+    | AvgPool2dLayer
+    | FlattenLayer
+    | DropoutLayer
+    | BatchNormLayer
+    | ActivationLayer
+    | LRNLayer,
     Field(discriminator="type"),
 ]
 LAYER_MODELS: tuple[type[Strict], ...] = (
@@ -139,6 +154,7 @@ LAYER_MODELS: tuple[type[Strict], ...] = (
     FlattenLayer,
     DropoutLayer,
     BatchNormLayer,
+    ActivationLayer,
     LRNLayer,
 )
 

@@ -266,7 +266,7 @@ class Probes:
         body: dict[str, Any] = {"train": train, "test": test}
         if layers:
             body["layers"] = [
-                self._layer_json(info, module, slots, scalars, values, host, grad_norms is not None)
+                self._layer_json(info, module, slots, scalars, values, host)
                 for info, module, slots in zip(model.layer_infos, self.modules, layer_slots, strict=True)
             ]
         if boundary is not None and self.grid is not None:
@@ -280,35 +280,43 @@ class Probes:
     def _layer_slots(
         self, acts: dict[str, Tensor], grad_norms: Tensor | None, heavy: bool, scal: _Layout, vals: _Layout, raw: _Layout
     ) -> list[dict[str, Any]]:
-        """Each layer's measurements, placed in the host copy's regions: where each one sits."""
+        """Each layer's measurements, placed in the host copy's regions: where each one sits (`keys` names its scalars)."""
         layer_slots = []
         hist_requests: list[tuple[str, Tensor, LayerInfo | None]] = []
         for i, (info, module) in enumerate(zip(self.model.layer_infos, self.modules, strict=True)):
-            weight = module.weight
+            weight: Tensor | None = getattr(module, "weight", None)  # None for an activation layer
             y = acts[info.name]
             mean = y.mean()
             std = torch.linalg.vector_norm(y - mean) / math.sqrt(y.numel())  # two passes, as exact as std_mean, 20× faster on CPU
-            parts = [torch.linalg.vector_norm(weight), mean, std]
+            scalars = {"mean": mean, "std": std}
+            if weight is not None:
+                scalars["weight_norm"] = torch.linalg.vector_norm(weight)
+                if grad_norms is not None:
+                    scalars["grad_norm"] = grad_norms[i]
             if info.activation in SATURATING:
-                parts.append(_saturated(y, info.activation))
+                scalars["saturated_fraction"] = _saturated(y, info.activation)
             if info.activation in DYING:
-                parts += [_dead(y), _dead_units(y)]
-            if grad_norms is not None:
-                parts.append(grad_norms[i])
-            slots: dict[str, Any] = {"scalars": scal.put(torch.stack(parts))}
+                scalars["dead_fraction"], scalars["dead_units"] = _dead(y), _dead_units(y)
+            slots: dict[str, Any] = {"keys": list(scalars), "scalars": scal.put(torch.stack(list(scalars.values())))}
             if heavy:
-                hist_requests += [(f"w:{info.name}", weight, None), (f"a:{info.name}", y, info)]
-                if isinstance(module, nn.Linear) and weight.numel() <= SMALL_WEIGHTS:
+                slots["act_hist"] = len(hist_requests)
+                hist_requests.append((f"a:{info.name}", y, info))
+                if weight is not None:
+                    slots["weight_hist"] = len(hist_requests)
+                    hist_requests.append((f"w:{info.name}", weight, None))
+                if isinstance(module, nn.Linear) and weight is not None and weight.numel() <= SMALL_WEIGHTS:
                     slots["weights"] = vals.put(weight)
                     if module.bias is not None:
                         slots["bias"] = vals.put(module.bias)
-                if i == self.first_conv and weight.numel() <= FILTER_VALUES:
+                if i == self.first_conv and weight is not None and weight.numel() <= FILTER_VALUES:
                     slots["filters"] = vals.put(weight)
             layer_slots.append(slots)
         if heavy:
             hist_slots = self._hists(raw, hist_requests)
-            for i, slots in enumerate(layer_slots):
-                slots["weight_hist"], slots["act_hist"] = hist_slots[2 * i], hist_slots[2 * i + 1]
+            for slots in layer_slots:
+                for key in ("act_hist", "weight_hist"):
+                    if key in slots:
+                        slots[key] = hist_slots[slots[key]]
         return layer_slots
 
     def _layer_json(
@@ -319,26 +327,28 @@ class Probes:
         scalars: list[Any],
         values: np.ndarray,
         host: np.ndarray,
-        has_grads: bool,
     ) -> dict[str, Any]:
-        wn, mean, std, *rest = scalars[slots["scalars"]]
-        sat = rest.pop(0) if info.activation in SATURATING else 0.0
-        dead, dead_units = (rest.pop(0), rest.pop(0)) if info.activation in DYING else (0.0, None)
-        layer: dict[str, Any] = {"name": info.name, "type": info.type, "grad_norm": rest.pop(0) if has_grads else 0.0, "weight_norm": wn}
+        """One entry of `layers`; a layer without parameters (an activation layer) has null norms and no weight_hist."""
+        got = dict(zip(slots["keys"], scalars[slots["scalars"]], strict=True))
+        has_weight = "weight_norm" in got
+        grad_norm = got.get("grad_norm", 0.0) if has_weight else None  # 0 at epoch 0, before any gradient
+        layer: dict[str, Any] = {"name": info.name, "type": info.type, "grad_norm": grad_norm, "weight_norm": got.get("weight_norm")}
         if "weight_hist" in slots:
             layer["weight_hist"] = self._hist_json(host, *slots["weight_hist"])
-        layer["activation"] = {"mean": mean, "std": std, "saturated_fraction": sat, "dead_fraction": dead}
+        activation = {k: got.get(k, 0.0) for k in ("mean", "std", "saturated_fraction", "dead_fraction")}
         if info.activation in DYING:
-            layer["activation"]["dead_units"] = dead_units
+            activation["dead_units"] = got["dead_units"]
         if "act_hist" in slots:
-            layer["activation"]["hist"] = self._hist_json(host, *slots["act_hist"])
-        shape = tuple(module.weight.shape)
-        if "weights" in slots:
-            layer["weights"] = json_list(values[slots["weights"]].reshape(shape))
-            if "bias" in slots:
-                layer["bias"] = json_list(values[slots["bias"]])
-        if "filters" in slots:
-            layer["filters"] = json_list(values[slots["filters"]].reshape(shape))
+            activation["hist"] = self._hist_json(host, *slots["act_hist"])
+        layer["activation"] = activation
+        if "weights" in slots or "filters" in slots:
+            shape = tuple(module.weight.shape)
+            if "weights" in slots:
+                layer["weights"] = json_list(values[slots["weights"]].reshape(shape))
+                if "bias" in slots:
+                    layer["bias"] = json_list(values[slots["bias"]])
+            if "filters" in slots:
+                layer["filters"] = json_list(values[slots["filters"]].reshape(shape))
         return layer
 
     def _boundary(self, z: Tensor) -> Tensor:
