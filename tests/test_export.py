@@ -51,7 +51,7 @@ def spec(name: str, dataset: dict[str, Any], layers: list[dict[str, Any]], outpu
 
 
 # Every optimiser, both losses with each output activation, a CNN (conv, LRN, both poolings, batchnorm 2-D, flatten),
-# dropout, batchnorm after dense (with its lone-sample batch merge), every schedule, L1 and L2, every init, the step
+# dropout, batchnorm after dense (with its lone-sample batch merge) and an activation layer after it, every schedule, L1 and L2, every init, the step
 # activation, a layer without bias, full batch and online SGD, 2-D sets with extra features, a regression, digits.
 SPECS: dict[str, dict[str, Any]] = {
     "sgd": spec(
@@ -65,7 +65,7 @@ SPECS: dict[str, dict[str, Any]] = {
     "momentum": spec(
         "momentum circle",
         {"name": "circle", "n_samples": 101, "noise": 0.2},
-        [{"type": "dense", "units": 5, "activation": "relu"}, {"type": "batchnorm"}],
+        [{"type": "dense", "units": 5, "activation": "identity"}, {"type": "batchnorm"}, {"type": "activation", "activation": "relu"}, {"type": "dense", "units": 3}],
         "sigmoid",
         {"epochs": 3, "batch_size": 10, "loss": "mse", "optimizer": {"name": "momentum", "lr": 0.1}, "l1": 0.001},
         seed=5,

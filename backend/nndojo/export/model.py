@@ -10,7 +10,7 @@ from __future__ import annotations
 from nndojo.export.data import Part
 from nndojo.export.snippet import Lang, Snippet
 from nndojo.spec import models as m
-from nndojo.spec.check import LayerShape, Limits, check_spec, layer_names
+from nndojo.spec.check import LayerShape, Limits, ShapeReport, check_spec, layer_names
 
 MODEL = Snippet(
     """
@@ -123,7 +123,7 @@ ACTIVATIONS = {
     "identity": "nn.Identity()",
 }
 LAYER_LINE = Snippet("$module,  # $name, output $shape")
-UNLIMITED = 1 << 40  # the server accepted the spec under its own limits: here only the shapes matter
+UNLIMITED = 1 << 40  # no memory limit on a spec the server already accepted
 
 
 def _initialised(module: str, init: str, std: float) -> str:
@@ -155,12 +155,31 @@ def _modules(layer: m.Layer, shape: LayerShape) -> list[str]:
         return [f"nn.BatchNorm{2 if len(shape.in_shape) == 3 else 1}d({shape.in_shape[0]})"]
     if isinstance(layer, m.LRNLayer):
         return [f"LocalResponseNorm({layer.size}, {layer.alpha!r}, {layer.beta!r}, {layer.k!r})"]
+    if isinstance(layer, m.ActivationLayer):
+        return [ACTIVATIONS[layer.activation]]
     raise ValueError(f"layer type {layer.type!r} has no export")
+
+
+def shape_report(spec: m.JobSpec) -> ShapeReport:
+    """Each layer's shapes; the server accepted the spec under its own limits, so only the shapes matter here."""
+    return check_spec(spec, Limits(max_worker_memory_mb=UNLIMITED))
+
+
+def penalised_weights(spec: m.JobSpec) -> list[str]:
+    """The weights L1/L2 apply to (nn.build.Net.weights), by where they sit in the exported Net: dense, conv, output."""
+    out, index = [], 0
+    for shape in shape_report(spec).layers[:-1]:
+        assert shape.index is not None
+        layer = spec.model.layers[shape.index]
+        if isinstance(layer, m.DenseLayer | m.Conv2dLayer):
+            out.append(f"model.body[{index}].weight")
+        index += len(_modules(layer, shape))
+    return [*out, "model.head.weight"]
 
 
 def model_part(spec: m.JobSpec, lang: Lang) -> Part:
     """The Net class, with the helpers its layers need, and the model built from the seed."""
-    report = check_spec(spec, Limits(max_worker_memory_mb=UNLIMITED))
+    report = shape_report(spec)
     names = layer_names(spec.model.layers)
     lines: list[str] = []
     inits = {spec.model.output.init}

@@ -12,10 +12,11 @@ import math
 
 from nndojo.datasets.info import DATASETS, train_test_sizes
 from nndojo.export.data import Part
+from nndojo.export.model import penalised_weights, shape_report
 from nndojo.export.snippet import Lang, Snippet
 from nndojo.spec import models as m
 from nndojo.spec.batches import batch_bounds
-from nndojo.spec.check import Limits, check_spec, output_units
+from nndojo.spec.check import output_units
 from nndojo.spec.memory import TRAIN_EVAL_CAP
 
 CROSS_ENTROPY = Snippet(
@@ -286,16 +287,6 @@ def _optimizer(opt: m.Optimizer, lang: Lang) -> str:
     raise ValueError(f"optimizer {opt.name!r} has no export")
 
 
-def _penalised(spec: m.JobSpec) -> list[str]:
-    """The names of the weights L1/L2 apply to (nn.build.Net.weights): body modules that hold dense and conv weights."""
-    out, index = [], 0
-    for layer in spec.model.layers:
-        if isinstance(layer, m.DenseLayer | m.Conv2dLayer):
-            out.append(f"model.body[{index}].weight")
-        index += {"dense": 2, "conv2d": 2}.get(layer.type, 1)  # dense and conv: the layer, then its activation
-    return [*out, "model.head.weight"]
-
-
 def _epoch(spec: m.JobSpec, lang: Lang, bounds: list[tuple[int, int]]) -> str:
     tr = spec.training
     lines = []
@@ -323,7 +314,7 @@ def _batches(lang: Lang, bounds: list[tuple[int, int]]) -> str:
 
 def training_part(spec: m.JobSpec, lang: Lang) -> Part:
     """Loss, optimiser, schedule and the loop that prints each epoch's train and test loss (and accuracy)."""
-    report = check_spec(spec, Limits(max_worker_memory_mb=1 << 40))
+    report = shape_report(spec)
     tr = spec.training
     task = DATASETS[spec.dataset.name].task
     n_out = output_units(spec)
@@ -345,7 +336,7 @@ def training_part(spec: m.JobSpec, lang: Lang) -> Part:
             values["step_size"] = str(s.step_size)
         pieces.append(SCHEDULES[s.name].render(lang, **values))
     if tr.l1 or tr.l2:
-        pieces.append(PENALISED.render(lang, weights=", ".join(_penalised(spec))))
+        pieces.append(PENALISED.render(lang, weights=", ".join(penalised_weights(spec))))
     loop = LOOP.render(
         lang,
         cap=f"{TRAIN_EVAL_CAP:_}",
