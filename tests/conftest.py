@@ -77,8 +77,12 @@ class PortTaken(RuntimeError):
 def _start_server(data_dir: Path, env: dict[str, str] | None, port: int | None) -> ServerProcess:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    from nndojo.cli import env_name
+    from nndojo.config import Settings
+
+    settings = {env_name(name, field) for name, field in Settings.model_fields.items()}
     full_env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key not in settings},  # only what the test asks for
         "NNDOJO_DATA_DIR": str(data_dir),
         "NNDOJO_HOST": "127.0.0.1",
         "NNDOJO_PORT": str(port),
@@ -88,9 +92,6 @@ def _start_server(data_dir: Path, env: dict[str, str] | None, port: int | None) 
         "RAY_DEDUP_LOGS": "0",
         **(env or {}),
     }
-    full_env.pop("RAY_ADDRESS", None)
-    for name in [key for key in full_env if key.startswith("NNDOJO_DATABASE")]:
-        del full_env[name]
     log_path = data_dir / "server.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(

@@ -141,6 +141,17 @@ def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(autouse=True)
+def restore_environ() -> Iterator[None]:
+    """main() puts its flags into os.environ (see settings_from): undo that after each test, or later tests' servers
+    inherit them (a leaked --datasets-dir once pointed every later server at an empty folder)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """No server setting in the environment; whatever a test or settings_from() puts there is undone afterwards."""

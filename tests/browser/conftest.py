@@ -36,8 +36,10 @@ def base_url(request: pytest.FixtureRequest) -> str:
     return url.rstrip("/") if url else request.getfixturevalue("live_server").rstrip("/")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[sync_api.Browser]:
+    """One Chromium per test module: Playwright's sync API runs an event loop in this thread while it is open, and
+    a session-wide one broke every later test that calls asyncio.run()."""
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield browser

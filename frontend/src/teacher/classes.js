@@ -5,7 +5,7 @@ import { api, resultsCsvUrl } from "../api.js";
 import { h, newId, render, toast } from "../dom.js";
 import { onLang, t } from "../i18n.js";
 import { showLimits } from "./limits.js";
-import { showClass } from "./runs.js";
+import { showClass, stopPolling } from "./runs.js";
 
 let listEl = null;
 let headEl = null;
@@ -96,12 +96,14 @@ async function setOpen(cls, open) {
 async function removeClass(cls) {
   if (!window.confirm(t("teacher.confirmDelete", { name: cls.name, n: (cls.students || []).length }))) return;
   try {
+    await stopPolling();
     await api.deleteClass(cls.id);
     classes = classes.filter((c) => c.id !== cls.id);
     toast(t("teacher.deleted"));
     select(classes[0] ? classes[0].id : null);
   } catch (err) {
     toast(err.message);
+    select(cls.id); // not deleted: watch it again
   }
 }
 

@@ -48,7 +48,21 @@ export function refreshNow() {
   if (classId) tick();
 }
 
-async function tick() {
+let inFlight = Promise.resolve(); // the poll under way, if any
+
+/** Stops polling and resolves once no poll is in flight: a class about to be deleted is not read after it is gone
+ * (a read racing the DELETE would answer 404 and show as an error). */
+export async function stopPolling() {
+  showClass(null);
+  await inFlight;
+}
+
+function tick() {
+  inFlight = poll();
+  return inFlight;
+}
+
+async function poll() {
   const gen = generation;
   const id = classId;
   const started = performance.now();
