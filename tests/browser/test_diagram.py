@@ -35,7 +35,10 @@ def circle_spec(epochs: int = 30) -> dict:
         "device": "cpu",
         "dataset": {"name": "circle", "n_samples": 200, "noise": 0.0, "features": ["x1", "x2"]},
         "model": {
-            "layers": [{"type": "dense", "units": 3, "activation": "tanh", "init": "xavier"}, {"type": "dense", "units": 3, "activation": "tanh", "init": "xavier"}],
+            "layers": [
+                {"type": "dense", "units": 3, "activation": "tanh", "init": "xavier"},
+                {"type": "dense", "units": 3, "activation": "tanh", "init": "xavier"},
+            ],
             "output": {"activation": "softmax", "init": "xavier"},
         },
         "training": {"epochs": epochs, "batch_size": "full", "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.05}},
@@ -49,7 +52,10 @@ def digits_spec() -> dict:
         "seed": 0,
         "device": "cpu",
         "dataset": {"name": "digits", "test_fraction": 0.3},
-        "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 24, "activation": "relu", "init": "he"}], "output": {"activation": "softmax", "init": "xavier"}},
+        "model": {
+            "layers": [{"type": "flatten"}, {"type": "dense", "units": 24, "activation": "relu", "init": "he"}],
+            "output": {"activation": "softmax", "init": "xavier"},
+        },
         "training": {"epochs": 12, "batch_size": 64, "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": 0.01}},
         "probes": {"histogram_bins": 10},
     }
@@ -70,7 +76,18 @@ def record_diagram(page) -> None:
 def test_units_draw_their_output_and_follow_training(new_page, artifacts):
     page = open_spec(new_page, circle_spec(epochs=200))  # long enough to be drawn at several epochs on the way
     units = page.evaluate(f"{UNITS}.map(e => e.dataset.unit)")
-    assert units == ["input.0", "input.1", "dense_1.0", "dense_1.1", "dense_1.2", "dense_2.0", "dense_2.1", "dense_2.2", "output.0", "output.1"]
+    assert units == [
+        "input.0",
+        "input.1",
+        "dense_1.0",
+        "dense_1.1",
+        "dense_1.2",
+        "dense_2.0",
+        "dense_2.1",
+        "dense_2.2",
+        "output.0",
+        "output.1",
+    ]
     assert page.locator("#net-diagram .nd-edge").count() == 2 * 3 + 3 * 3 + 3 * 2
     before = page.evaluate(HASHES)
     assert before["input.0"] and before["input.1"] and before["input.0"] != before["input.1"]  # x1 and x2 over the plane
@@ -86,7 +103,9 @@ def test_units_draw_their_output_and_follow_training(new_page, artifacts):
     assert len({e for e, _ in live}) >= 2 and len({h for _, h in live}) >= 2, seen  # redrawn while training, and changed
 
     # Edges carry the weights of these tiny layers: blue for positive, orange for negative, wider when larger.
-    edges = page.evaluate("[...document.querySelectorAll('#net-diagram .nd-edge')].map(p => [p.dataset.edge, Number(p.dataset.weight), p.getAttribute('stroke'), Number(p.getAttribute('stroke-width'))])")
+    edges = page.evaluate(
+        "[...document.querySelectorAll('#net-diagram .nd-edge')].map(p => [p.dataset.edge, Number(p.dataset.weight), p.getAttribute('stroke'), Number(p.getAttribute('stroke-width'))])"
+    )
     assert len(edges) == 21 and all(w == w for _, w, _, _ in edges)  # no NaN: every edge has its weight
     assert all((color == "#0877bd") == (w >= 0) for _, w, color, _ in edges)
     heaviest = max(edges, key=lambda e: abs(e[1]))
@@ -114,7 +133,7 @@ def test_units_draw_their_output_and_follow_training(new_page, artifacts):
 
 def test_editing_on_the_diagram_changes_the_spec_and_the_form(new_page):
     page = open_spec(new_page, circle_spec())
-    layers = "window.location.hash"
+    link = "window.location.hash"
     page.click("#nd-add-layer")
     page.wait_for_selector("[data-unit='dense_3.2']")  # a third layer, like the last one (3 units)
     assert page.locator("#net-panel .layer-list > li").count() == 3
@@ -140,7 +159,9 @@ def test_editing_on_the_diagram_changes_the_spec_and_the_form(new_page):
     page.fill("[data-loc='model.layers.1.units']", "5")
     page.wait_for_selector("[data-unit='dense_2.4']")
     # And the shared link holds the diagram's edits.
-    page.wait_for_function(f"{layers}.length > 3 && JSON.parse(atob({layers}.slice(3).replaceAll('-', '+').replaceAll('_', '/'))).model.layers[0].activation === 'relu'")
+    page.wait_for_function(
+        f"{link}.length > 3 && JSON.parse(atob({link}.slice(3).replaceAll('-', '+').replaceAll('_', '/'))).model.layers[0].activation === 'relu'"
+    )
 
 
 def test_wide_layers_are_drawn_per_layer_and_fit_a_phone(new_page, artifacts):
@@ -168,7 +189,9 @@ def test_image_set_shows_sample_predictions_and_confusion(new_page, artifacts):
     )
     assert 1 <= len(samples) <= 16
     assert all((wrong == "true") == (label != pred) for label, pred, wrong, _ in samples)
-    matrix = page.evaluate("(() => { const t = document.querySelector('#confusion-matrix').data[0]; return {x: t.x, y: t.y, m: t.customdata}; })()")
+    matrix = page.evaluate(
+        "(() => { const t = document.querySelector('#confusion-matrix').data[0]; return {x: t.x, y: t.y, m: t.customdata}; })()"
+    )
     assert matrix["x"] == [str(i) for i in range(10)] == matrix["y"]
     assert len(matrix["m"]) == 10 and all(len(row) == 10 for row in matrix["m"])
     correct = sum(matrix["m"][i][i] for i in range(10))
@@ -191,6 +214,6 @@ def test_screenshots(new_page, artifacts, lang, viewport):
     """The diagram trained, as a student sees it, at a laptop's and a phone's size in both languages."""
     page = open_spec(new_page, circle_spec(epochs=20), lang=lang, viewport=viewport)
     assert train_and_wait(page) == "completed"
+    page.locator("#net-diagram").scroll_into_view_if_needed()  # on a phone it is below the setup: drawn once on screen
     page.wait_for_function("document.querySelector('#net-diagram').dataset.epoch === '20'")
-    page.locator("#net-diagram").scroll_into_view_if_needed()
     page.screenshot(path=artifacts / f"diagram-{viewport[0]}-{lang}.png")

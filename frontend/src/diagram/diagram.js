@@ -25,6 +25,7 @@ import { clearGrid, paintGrid } from "./heat.js";
 import { columns, featureGrid, maxAbs, shapeKey, snapshotAt, weightsByLayer } from "./model.js";
 import { focusLayer } from "./focus.js";
 import { pinned, pin, onPin } from "./epoch.js";
+import { className } from "./mistakes.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
 const GRID_RES = 20; // the input features' pictures (the events' units grids are this coarse by default)
@@ -49,7 +50,10 @@ export function showEpoch(epoch) {
 
 // --- structure ---------------------------------------------------------------------------------------------------
 
-function unitSize(list) {
+/** Box size for a column's units: as large as the tallest column of pictures allows. Output units without pictures
+ * (image sets: there is no plane to draw) are small class swatches. */
+function unitSize(list, toy) {
+  if (!toy) return 16;
   const tallest = Math.max(1, ...list.filter((c) => c.perUnit).map((c) => c.count || 1));
   return Math.max(10, Math.min(38, Math.floor(FIT_HEIGHT / tallest) - 4));
 }
@@ -98,7 +102,7 @@ function columnHead(col) {
   return h("div", { class: "nd-head" }, parts);
 }
 
-function unitBox(col, i, size) {
+function unitBox(col, i, size, dataset) {
   const canvas = h("canvas", { width: GRID_RES, height: GRID_RES, class: "nd-pic" });
   const text = col.type === "input" ? col.labels[i] : `${col.name}.${i}`;
   const box = h(
@@ -109,10 +113,12 @@ function unitBox(col, i, size) {
       "data-unit": `${col.name}.${i}`,
       "aria-label": t("diagram.unit", { unit: text }),
       title: text,
+      tabindex: -1, // a mouse and touch target: the layer's name button above does the same from the keyboard
       onclick: () => pick(col.name, i),
     },
     canvas,
     col.type === "input" ? h("span", { class: "nd-feature" }, col.labels[i]) : null,
+    col.type === "output" && size < 20 ? h("span", { class: "nd-class" }, className(dataset, i)) : null,
   );
   box.style.setProperty("--unit", `${size}px`);
   return { box, canvas };
@@ -154,8 +160,7 @@ function build() {
   const dinfo = datasetInfo(spec.dataset.name);
   const list = columns(spec, dinfo);
   builtKey = structureKey();
-  const size = unitSize(list);
-  stage = h("div", { class: "nd-stage" });
+  stage = h("div", { class: "nd-stage", "data-kind": dinfo.kind });
   cols = list.map((col) => {
     const el = h("div", { class: "nd-col", "data-col": col.name, "data-type": col.type });
     const boxes = [];
@@ -164,7 +169,7 @@ function build() {
     if (col.perUnit) {
       const units = [];
       for (let i = 0; i < col.count; i += 1) {
-        const { box, canvas } = unitBox(col, i, size);
+        const { box, canvas } = unitBox(col, i, unitSize(list, dinfo.kind === "toy2d"), spec.dataset.name);
         boxes.push(box);
         canvases.push(canvas);
         units.push(box);
@@ -318,6 +323,14 @@ function paintEdges(snap = null) {
   if (drawnFrom.has("edges") && drawnFrom.get("edges") === from) return;
   drawnFrom.set("edges", from);
   const weights = weightsByLayer(from);
+  for (const c of cols) {
+    if (c.col.type === "input" || !c.col.perUnit) continue;
+    const w = weights.get(c.col.name);
+    c.boxes.forEach((box, i) => {
+      const b = w && w.bias ? w.bias[i] : undefined;
+      box.title = typeof b === "number" ? `${c.col.name}.${i} · ${t("diagram.bias", { b: fmt(b, 3) })}` : `${c.col.name}.${i}`;
+    });
+  }
   const names = new Map(cols.map((c, k) => [c.col.name, k]));
   edges.paint(weights, (layer, j, i, w) => {
     const k = names.get(layer);

@@ -29,7 +29,7 @@ export function outputUnits(spec, info) {
  * batchnorm, dropout, a standalone activation)}.
  */
 export function columns(spec, info) {
-  const toy = info.kind === "toy2d";
+  const toy = info.kind === "toy2d" || (info.kind === "tabular" && info.input_shape?.[0] === 2); // planar (data.js isPlanar)
   const cols = [];
   const features = toy ? spec.dataset.features : [];
   cols.push({ key: "input", name: "input", index: null, type: "input", count: toy ? features.length : null, perUnit: toy, labels: features });
@@ -40,8 +40,9 @@ export function columns(spec, info) {
     const pass = !field && !["flatten", "maxpool2d", "avgpool2d", "lrn"].includes(layer.type);
     const count = field ? layer[field] : pass ? width : null;
     width = layer.type === "dense" ? layer.units : pass ? width : null;
-    // Batch normalisation keeps one output per unit, so its units are drawn too (joined one to one).
-    const perUnit = toy && ["dense", "batchnorm"].includes(layer.type) && count !== null && count <= MAX_UNITS_DRAWN;
+    // Batch normalisation and a standalone activation keep one output per unit (events send their maps too): their
+    // units are drawn, joined one to one.
+    const perUnit = toy && ["dense", "batchnorm", "activation"].includes(layer.type) && count !== null && count <= MAX_UNITS_DRAWN;
     cols.push({ key: names[index], name: names[index], index, type: layer.type, activation: layer.activation ?? null, count, perUnit, pass });
   });
   const n = outputUnits(spec, info);
