@@ -36,12 +36,13 @@ export function unauthorized() {
 /** data, or {data, headers} with `withHeaders` (a page of events says where the next starts in a header). */
 async function request(method, path, body, { signal, withHeaders = false } = {}) {
   let response;
+  const form = body instanceof FormData; // a file upload: the browser writes the multipart body and its boundary
   try {
     response = await fetch(path, {
       method,
       signal,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined || form ? {} : { "Content-Type": "application/json" },
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch (err) {
     if (err.name === "AbortError") throw err;
@@ -101,6 +102,10 @@ export const api = {
   remove: (id) => request("DELETE", `api/jobs/${enc(id)}`),
   share: (id, on) => request(on ? "POST" : "DELETE", `api/jobs/${enc(id)}/share`),
   race: (body) => request("POST", "api/optimizer-race", body),
+  /** A CSV as a dataset: FormData with file, target, and optionally name, task and features (repeated). */
+  upload: (form) => request("POST", "api/datasets", form),
+  deleteDataset: (name) => request("DELETE", `api/datasets/${enc(name)}`),
+  shareDataset: (name, on) => request(on ? "POST" : "DELETE", `api/datasets/${enc(name)}/share`),
   /** The lessons (with their variants' specs) and the page's presets. */
   lessons: () => request("GET", "api/lessons"),
   /** A lesson's verdicts over {variant: job id}. */

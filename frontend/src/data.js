@@ -8,13 +8,20 @@ import { help, onLang, t } from "./i18n.js";
 import { defaultLayer } from "./editor.js";
 import { getCatalog, getSpec, subscribe, update as updateSpec } from "./state.js";
 import { baseLayout, CLASS_COLORS, PLOT_CONFIG, plotly } from "./charts/plot.js";
+import { drawTabularPreview, uploadForm, uploadInfo } from "./upload.js";
 
 let root = null;
 const cache = new Map();
 let previewSeq = 0;
+let uploadOpen = false; // the upload form stays open across the panel's re-renders
 
 function update(mutate, opts = {}) {
   updateSpec(mutate, { ...opts, source: "data" });
+}
+
+/** Two inputs on a plane: the 2-D sets, and an upload of two feature columns (a boundary and unit maps, as the server's). */
+export function isPlanar(info) {
+  return info.kind === "toy2d" || (info.kind === "tabular" && info.input_shape?.length === 1 && info.input_shape[0] === 2);
 }
 
 export function datasetInfo(name) {
@@ -61,7 +68,7 @@ function adaptTo(spec, info, before) {
     const spatial = layers.findIndex((l) => ["conv2d", "maxpool2d", "avgpool2d", "flatten"].includes(l.type));
     if (firstDense >= 0 && (spatial < 0 || spatial > firstDense)) layers.splice(firstDense, 0, defaultLayer("flatten"));
   }
-  if (info.kind === "toy2d" && before.kind === "image") {
+  if (info.kind !== "image" && before.kind === "image") {
     spec.model.layers = spec.model.layers.filter((l) => !["conv2d", "maxpool2d", "avgpool2d", "flatten", "lrn"].includes(l.type));
   }
 }
@@ -108,27 +115,19 @@ function draw() {
       h(
         "optgroup",
         { label: t(`data.kind.${kind}`, {}, kind) },
-        cat.datasets.filter((d) => d.kind === kind).map((d) => h("option", { value: d.name, selected: d.name === ds.name }, d.name)),
+        cat.datasets.filter((d) => d.kind === kind).map((d) => h("option", { value: d.name, selected: d.name === ds.name }, d.title || d.name)),
       ),
     ),
   );
-  select.addEventListener("change", () => {
-    const before = datasetInfo(getSpec().dataset.name);
-    const next = datasetInfo(select.value);
-    update(
-      (s) => {
-        s.dataset.name = select.value;
-        adaptTo(s, next, before);
-      },
-      { structural: true },
-    );
-  });
+  select.addEventListener("change", () => choose(select.value));
   const taskText = info.task === "regression" ? t("data.task.regression") : t("data.task.classification", { n: info.n_classes });
   const toy = info.kind === "toy2d";
 
   const rows = [
     row(t("data.dataset"), select, selId, null, "dataset.name"),
-    h("p", { class: "hint" }, `${t(`ds.${ds.name}`, {}, info.description)} — ${taskText}`),
+    info.kind === "tabular"
+      ? uploadInfo(info, () => choose(cat.defaults.dataset.name), () => draw())
+      : h("p", { class: "hint" }, `${t(`ds.${ds.name}`, {}, info.description)} — ${taskText}`),
   ];
   if (toy) {
     const noiseId = newId("noise");
@@ -169,7 +168,15 @@ function draw() {
   }
   const seedId = newId("seed");
   rows.push(row(t("data.seed"), numberInput({ id: seedId, loc: "seed", value: spec.seed, min: 0, onValue: (v) => v !== null && update((s) => (s.seed = v)) }), seedId, null, "seed"));
-  rows.push(h("div", { class: "preview", id: "data-preview", "aria-label": t("data.preview"), role: "img" }));
+  rows.push(h("div", { class: "preview", id: "data-preview", "aria-label": t("data.preview"), role: info.kind === "tabular" ? "group" : "img" }));
+  const upload = h(
+    "details",
+    { class: "upload-box", open: uploadOpen },
+    h("summary", {}, t("upload.title")),
+    uploadForm((entry) => choose(entry.name)),
+  );
+  upload.addEventListener("toggle", () => (uploadOpen = upload.open));
+  rows.push(upload);
 
   render(
     root,
@@ -182,6 +189,19 @@ function draw() {
   );
   reapplyErrors();
   refreshPreview();
+}
+
+/** Switch the setup to another dataset (a built-in one, or an upload), fitting loss, output and layers to it. */
+function choose(name) {
+  const before = datasetInfo(getSpec().dataset.name);
+  const next = datasetInfo(name);
+  update(
+    (s) => {
+      s.dataset.name = name;
+      adaptTo(s, next, before);
+    },
+    { structural: true },
+  );
 }
 
 const refreshPreview = debounce(async () => {
@@ -250,6 +270,10 @@ export function pointTraces(data, task, { size = 5, crange = null } = {}) {
 }
 
 function drawPreview(box, data, info) {
+  if (data.kind === "tabular") {
+    drawTabularPreview(box, data);
+    return;
+  }
   if (data.kind === "image") {
     const [c, hgt, wid] = data.shape;
     const figs = data.images.slice(0, 32).map((pixels, i) => {

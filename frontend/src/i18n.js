@@ -4,6 +4,7 @@
 import { en as classroomEn, ja as classroomJa } from "./i18n-classroom.js";
 import { en as diagramEn, ja as diagramJa } from "./i18n-diagram.js";
 import { en as lessonsEn, ja as lessonsJa } from "./i18n-lessons.js";
+import { en as uploadEn, ja as uploadJa } from "./i18n-upload.js";
 
 const en = {
   "app.skip": "Skip to content",
@@ -712,7 +713,10 @@ const ja = {
   "err.code.batchnorm_batch": "バッチ正規化には1バッチに {min} サンプル以上が必要です。バッチサイズを {min} 以上にしてください",
 };
 
-export const LANGS = { en: { ...en, ...classroomEn, ...diagramEn, ...lessonsEn }, ja: { ...ja, ...classroomJa, ...diagramJa, ...lessonsJa } };
+export const LANGS = {
+  en: { ...en, ...classroomEn, ...diagramEn, ...lessonsEn, ...uploadEn },
+  ja: { ...ja, ...classroomJa, ...diagramJa, ...lessonsJa, ...uploadJa },
+};
 const STORE_KEY = "nndojo.lang";
 const listeners = new Set();
 let lang = "en";

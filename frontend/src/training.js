@@ -4,7 +4,7 @@ import { api, ApiError } from "./api.js";
 import { deepCopy, fmt, h, render } from "./dom.js";
 import { clearErrors, errorText, quotaText, setFallbackSink, showErrors } from "./errors.js";
 import { onLang, t } from "./i18n.js";
-import { datasetInfo, loadPreview } from "./data.js";
+import { datasetInfo, isPlanar, loadPreview } from "./data.js";
 import { roundLr } from "./learn.js";
 import { runName } from "./names.js";
 import { RunData } from "./run.js";
@@ -118,12 +118,13 @@ export function start(job, spec, { catchUp = false, opened = false } = {}) {
   run = new RunData(job, spec);
   run.opened = opened;
   run.kind = info.kind;
+  run.planar = isPlanar(info);
   run.task = info.task;
   run.nClasses = info.n_classes;
   phase = job.status && job.status !== "queued" ? job.status : "queued";
   run.status = phase;
   showRun(run);
-  if (info.kind === "toy2d") {
+  if (run.planar) {
     const mine = run;
     loadPreview(spec.dataset, spec.seed)
       .then((points) => {

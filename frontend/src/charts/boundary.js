@@ -27,7 +27,7 @@ export function boundaryChart() {
   card.applies = (run) => {
     task = run.task;
     card.relabel();
-    return run.kind === "toy2d";
+    return run.kind === "toy2d" || run.planar === true;
   };
   card.update = (run) => {
     const b = run.boundary;
