@@ -28,7 +28,8 @@ import { pinned, pin, onPin } from "./epoch.js";
 import { className } from "./mistakes.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
-const GRID_RES = 20; // the input features' pictures (the events' units grids are this coarse by default)
+const GRID_RES = 20;
+const MIN_ZOOM = 0.6; // below this the boxes and labels get too small to tap and read: scroll instead // the input features' pictures (the events' units grids are this coarse by default)
 
 let root = null;
 let body = null; // the scrolling box
@@ -209,10 +210,26 @@ function scheduleLayout() {
   relayoutFrame = requestAnimationFrame(() => {
     relayoutFrame = null;
     if (!edges || !root || !root.offsetParent) return;
-    edges.layout(cols.map((c) => ({ name: c.col.name, boxes: c.boxes, oneToOne: Boolean(c.col.pass && c.col.perUnit) })));
+    const zoom = fit();
+    edges.layout(
+      cols.map((c) => ({ name: c.col.name, boxes: c.boxes, oneToOne: Boolean(c.col.pass && c.col.perUnit) })),
+      zoom,
+    );
     drawnFrom.delete("edges"); // new paths: style them all
     paintEdges();
   });
+}
+
+/** Shrink the drawing (CSS zoom) to the box's width, down to MIN_ZOOM; wider still, the box scrolls. A phone sees a
+ * small network whole, as TensorFlow Playground's users do on a laptop. Returns the zoom applied. */
+function fit() {
+  stage.style.zoom = "";
+  const need = stage.offsetWidth;
+  const room = body.clientWidth;
+  const zoom = need > room && room > 0 ? Math.max(MIN_ZOOM, room / need) : 1;
+  if (zoom < 1) stage.style.zoom = String(zoom);
+  stage.dataset.zoom = zoom.toFixed(2);
+  return zoom;
 }
 
 // --- pictures ----------------------------------------------------------------------------------------------------

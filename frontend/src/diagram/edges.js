@@ -14,10 +14,10 @@ function svg(tag, attrs = {}) {
   return el;
 }
 
-/** The point on a box's left or right edge, middle height, in `frame`'s coordinates. */
-function anchor(box, frame, side) {
+/** The point on a box's left or right edge, middle height, in `frame`'s own (unzoomed) coordinates. */
+function anchor(box, frame, side, zoom) {
   const r = box.getBoundingClientRect();
-  return { x: (side === "right" ? r.right : r.left) - frame.left, y: r.top + r.height / 2 - frame.top };
+  return { x: ((side === "right" ? r.right : r.left) - frame.left) / zoom, y: (r.top + r.height / 2 - frame.top) / zoom };
 }
 
 function curve(a, b) {
@@ -38,12 +38,12 @@ export class Edges {
   /**
    * Lay out the edges between consecutive columns. `cols`: [{name, boxes: [element]}]; edges into column c belong to
    * c's layer: the path for unit j of c from box i of c-1 is keyed "c.name|j|i". A column with `oneToOne` (batch
-   * normalisation) joins box i to box i only.
+   * normalisation) joins box i to box i only. `zoom`: the CSS zoom on the host (screen px per host px).
    */
-  layout(cols) {
+  layout(cols, zoom = 1) {
     const frame = this.host.getBoundingClientRect();
-    this.el.setAttribute("width", String(this.host.scrollWidth));
-    this.el.setAttribute("height", String(this.host.scrollHeight));
+    this.el.setAttribute("width", String(Math.ceil(frame.width / zoom)));
+    this.el.setAttribute("height", String(Math.ceil(frame.height / zoom)));
     const old = this.paths;
     this.paths = new Map();
     this.fanIn = new Map(); // layer -> boxes it is drawn from: its weights colour the edges only if that is its fan-in
@@ -52,8 +52,8 @@ export class Edges {
       const from = cols[c - 1].boxes;
       const to = cols[c].boxes;
       if (!from.length || !to.length) continue;
-      const outs = from.map((b) => anchor(b, frame, "right"));
-      const ins = to.map((b) => anchor(b, frame, "left"));
+      const outs = from.map((b) => anchor(b, frame, "right", zoom));
+      const ins = to.map((b) => anchor(b, frame, "left", zoom));
       const band = from.length * to.length > MAX_EDGES;
       const oneToOne = cols[c].oneToOne && from.length === to.length;
       this.fanIn.set(cols[c].name, band ? 0 : from.length);
