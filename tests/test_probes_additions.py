@@ -3,6 +3,7 @@ confusion and samples, and activation histograms on a shared range with their ze
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -213,3 +214,45 @@ def test_the_catalog_offers_the_activation_layer_with_every_hidden_activation() 
     assert set(entry["fields"]["activation"]["enum"]) == set(catalog()["activations"]["hidden"])
     spec = make_spec(model={"layers": [{"type": "dense", "units": 4, "activation": "identity"}, {"type": "activation", "activation": "step"}]})
     assert summary(spec.model_dump())["layers"] == ["dense 4 identity", "step"]
+
+
+# --- loss by steps -------------------------------------------------------------------------------
+
+
+def test_full_batch_loss_steps_are_the_one_steps_loss_the_epoch_before_measured() -> None:
+    """Full-batch GD without dropout: epoch e's one step sees the model epoch e−1's event measured, on the same set."""
+    spec = make_spec(dataset={"name": "circle", "n_samples": 100}, training={"epochs": 4, "batch_size": "full"})
+    epochs = epochs_of(spec)
+    assert epochs[0]["train"]["loss_steps"] == [] and epochs[0]["train"]["loss_every"] == 1
+    for before, event in itertools.pairwise(epochs):
+        assert event["train"]["loss_every"] == 1
+        assert event["train"]["loss_steps"] == [pytest.approx(before["train"]["loss"], rel=1e-3)]
+
+
+def test_loss_steps_average_windows_of_k_steps_with_a_shorter_last_one() -> None:
+    from nndojo.train.step_losses import StepLosses
+
+    steps = StepLosses(every=3, device=torch.device("cpu"))
+    for value in range(1, 9):  # 8 steps: windows 1-3, 4-6, 7-8
+        steps.record(torch.tensor(float(value), requires_grad=True) * 1.0)
+    assert steps.take().tolist() == [2.0, 5.0, 7.5]
+    assert steps.take().tolist() == []  # emptied for the next epoch
+
+
+@pytest.mark.parametrize(("steps", "epochs", "every"), [(25, 100, 1), (469, 20, 10), (60_000, 2, 1200), (469, 10_000, 47), (1, 10_000, 1)])
+def test_an_epoch_carries_at_most_50_loss_points_and_a_job_100000(steps: int, epochs: int, every: int) -> None:
+    from nndojo.train.budget import loss_every
+
+    assert loss_every(steps, epochs) == every
+    points = -(-steps // every)
+    assert points <= 50 and points * epochs <= 100_000
+
+
+def test_loss_steps_of_an_epoch_are_its_mini_batch_losses() -> None:
+    """Online SGD on 100 samples: 100 steps an epoch in 50 windows of 2; their mean is close to the epoch's train loss
+    (the model moves during the epoch) and they are what the steps saw, not the measured loss repeated."""
+    spec = make_spec(dataset={"name": "circle", "n_samples": 200}, training={"epochs": 2, "batch_size": 1, "optimizer": {"name": "sgd", "lr": 0.01}})
+    last = epochs_of(spec)[-1]["train"]
+    assert last["loss_every"] == 2 and len(last["loss_steps"]) == 50
+    assert len(set(last["loss_steps"])) > 10
+    assert np.mean(last["loss_steps"]) == pytest.approx(last["loss"], rel=0.2)

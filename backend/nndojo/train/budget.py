@@ -3,7 +3,8 @@
 The bound: a job stores at most about 20 MB of events (EVENT_BUDGET, JSON as the API sends it) for every spec the
 limits allow (50 layers, 4,096 units, 10,000 epochs, 100 bins, a 200x200 boundary). Each epoch event has three tiers:
 
-- core, every epoch: epoch, step, elapsed_s, lr, train and test loss and accuracy (~200 bytes);
+- core, every epoch: epoch, step, elapsed_s, lr, train and test loss and accuracy (~200 bytes), and the training loss
+  every k steps (train.loss_steps: at most LOSS_POINTS numbers, fewer in jobs of over 2,000 epochs);
 - layer scalars (`layers`: each layer's grad_norm, weight_norm and activation mean, std, saturated and dead fractions,
   ~200 bytes a layer, so at most ~10 KB an epoch at 51 layers): every epoch while the budget holds them all, which it
   does for every job of up to ~1,000 epochs or a few layers; beyond that on a schedule;
@@ -36,6 +37,19 @@ LAYER_BYTES = 240  # one layer's scalars: name, type, two norms, five activation
 NUMBER_BYTES = 12  # a number at 4 to 6 significant digits with its comma, sign and exponent
 BOUNDARY_BYTES = 7  # a boundary cell at 2 decimals ("-0.12,"); a class index takes 2
 UNIT_BYTES = 8  # a unit-map cell at 2 decimals, unbounded (ReLU) outputs up to "-999.99,"
+LOSS_POINTS = 50  # most train.loss_steps points an epoch carries
+LOSS_POINTS_TOTAL = 100_000  # most a job carries (~1 MB): a 10,000-epoch job gets 10 an epoch
+LOSS_STEP_BYTES = 10  # a loss at 4 significant digits ("1.234e-05,"; losses are never negative)
+
+
+def loss_every(steps: int, epochs: int) -> int:
+    """k of train.loss_steps: the fewest steps a point averages so that an epoch of `steps` steps carries at most
+    LOSS_POINTS points and the job at most LOSS_POINTS_TOTAL."""
+    return -(-steps // _loss_points(epochs))
+
+
+def _loss_points(epochs: int) -> int:
+    return max(1, min(LOSS_POINTS, LOSS_POINTS_TOTAL // epochs))
 
 
 def due(epoch: int, epochs: int, count: int) -> bool:
@@ -115,4 +129,5 @@ def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
         ures = spec.probes.unit_resolution
         for name in unit_layers(list(hidden.items()), ures):
             heavy += hidden[name] * (ures * ures * UNIT_BYTES + 3 * ures + 3) + len(name) + 8
-    return CORE_BYTES, LAYER_BYTES * len(probed), heavy
+    core = CORE_BYTES + _loss_points(spec.training.epochs) * LOSS_STEP_BYTES + 40  # with "loss_steps" and "loss_every"
+    return core, LAYER_BYTES * len(probed), heavy

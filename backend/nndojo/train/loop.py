@@ -26,13 +26,14 @@ from nndojo.spec import models as m
 from nndojo.spec.batches import batch_bounds
 from nndojo.spec.check import check_spec
 from nndojo.spec.memory import ACTIVATION_BUDGET, PROBE_BATCH, TRAIN_EVAL_CAP
-from nndojo.train.budget import EventPlan
+from nndojo.train.budget import EventPlan, loss_every
 from nndojo.train.control import Controls, Pilot
 from nndojo.train.heap import map_large_blocks
 from nndojo.train.losses import make_loss
 from nndojo.train.optimizers import make_optimizer
 from nndojo.train.probes import Grid, Probes, Split
 from nndojo.train.rounding import sig
+from nndojo.train.step_losses import StepLosses
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -222,6 +223,7 @@ def train(
     bounds = batch_bounds(n, tr.batch_size, merge_single)
     plan = EventPlan.for_job(spec, report)
     full_batch = len(bounds) == 1
+    step_losses = StepLosses(loss_every(len(bounds), tr.epochs), dev)
 
     emit({"type": "status", "status": "running", "device": str(dev), "n_params": count_params(model)})
     steps = 0
@@ -234,7 +236,8 @@ def train(
         return status
 
     def epoch_event(epoch: int, lr: float, means: Tensor | None) -> tuple[dict[str, Any], bool]:
-        body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch))
+        losses = (step_losses.take(), step_losses.every)
+        body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch), loss_steps=losses)
         event = {"type": "epoch", "epoch": epoch, "step": steps, "elapsed_s": round(time.perf_counter() - started, 3), "lr": lr} | body
         finite = body["train"]["loss"] is not None and body["test"]["loss"] is not None
         return event, finite
@@ -258,6 +261,7 @@ def train(
                 xb, yb = x_train[idx], y_train[idx]
             loss = loss_fn(model(xb), yb)
             loss.backward()
+            step_losses.record(loss)
             grad_norms.record()  # the loss's gradient (shared/API.md), before the penalties join it
             if l1 or l2:
                 with torch.no_grad():

@@ -232,10 +232,13 @@ class Probes:
     # --- the epoch --------------------------------------------------------------------------------
 
     @torch.inference_mode()
-    def measure(self, grad_norms: Tensor | None, heavy: bool = True, layers: bool = True) -> dict[str, Any]:
+    def measure(
+        self, grad_norms: Tensor | None, heavy: bool = True, layers: bool = True, loss_steps: tuple[Tensor, int] | None = None
+    ) -> dict[str, Any]:
         """train and test of an epoch event; with `layers` each layer's scalars too, with `heavy` its histograms, values,
         filters and the boundary as well (train.budget decides which epochs); grad_norms is the epoch's per-layer mean
-        (None at epoch 0)."""
+        (None at epoch 0); loss_steps the epoch's training loss every k steps (train.step_losses) and k, read here with
+        the rest in the epoch's one host copy."""
         layers = layers or heavy
         model = self.model
         for module in self.mode_modules:
@@ -246,6 +249,7 @@ class Probes:
             boundary_due = self.grid is not None and heavy
             z, acts = self._forward(self.x.shape[0] if boundary_due else self.n_train + self.n_test, probe=layers)
             metrics = scal.put(self._metrics(z))
+            step_losses = vals.put(loss_steps[0]) if loss_steps is not None else None
             layer_slots = self._layer_slots(acts, grad_norms, heavy, scal, vals, raw) if layers else []
             boundary = raw.put(self._boundary(z[self.n_train + self.n_test :])) if boundary_due else None
             units = raw.put(self._unit_maps()) if boundary_due and self.unit_names else None
@@ -263,6 +267,8 @@ class Probes:
             train, test = {"loss": m[0], "accuracy": m[1]}, {"loss": m[2], "accuracy": m[3]}
         else:
             train, test = {"loss": m[0], "accuracy": None}, {"loss": m[1], "accuracy": None}
+        if loss_steps is not None and step_losses is not None:
+            train |= {"loss_steps": json_list(values[step_losses]), "loss_every": loss_steps[1]}
         body: dict[str, Any] = {"train": train, "test": test}
         if layers:
             body["layers"] = [
