@@ -110,7 +110,7 @@ def test_tasks_are_inferred_and_files_read_as_spreadsheets_write_them() -> None:
     # a UTF-8 byte order mark, semicolons, CRLF line ends, quoted headers and a trailing blank line
     excel = ('\ufeff"x1";"x2";"y"\r\n' + "\r\n".join(row.replace(",", ";") for row in GOOD_ROWS) + "\r\n\r\n").encode()
     features, task, classes, x, y = parse_csv(excel, "y", features=["x2"])
-    assert features == ["x2"] and task == "classification" and x.shape == (12, 1) and list(y[:4]) == [0, 1, 0, 1]
+    assert features == ["x2"] and task == "classification" and classes == ["0", "1"] and x.shape == (12, 1) and list(y[:4]) == [0, 1, 0, 1]
 
 
 def test_a_packed_upload_round_trips_and_writes_a_plain_csv() -> None:

@@ -11,7 +11,7 @@ import pytest
 from browser_helpers import train_and_wait
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_uploads import classification_csv, regression_csv  # noqa: E402
+from test_uploads import classification_csv, regression_csv
 
 pytestmark = pytest.mark.browser
 
