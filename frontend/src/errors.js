@@ -49,6 +49,16 @@ function fmtNumber(value) {
   return typeof value === "number" && Number.isInteger(value) && Math.abs(value) >= 10000 ? value.toLocaleString(getLang() === "ja" ? "ja-JP" : "en-US") : String(value);
 }
 
+/** A spec path the memory check asks to reduce, in words: "model.layers.0.filters" -> "layer 1's filters" / "第1層の filters". */
+function fieldWords(path) {
+  const parts = String(path).split(".");
+  if (parts[0] === "model" && parts[1] === "layers" && parts.length === 4) {
+    const n = Number(parts[2]) + 1;
+    return getLang() === "ja" ? `第${n}層の ${parts[3]}` : `layer ${n}'s ${parts[3]}`;
+  }
+  return parts.at(-1);
+}
+
 // Messages from pydantic's `value_error` (validators in spec/models.py) carry no code: matched by their English text.
 const VALUE_ERRORS = [
   [/each feature may be listed once/, "err.value.featureTwice"],
@@ -66,6 +76,7 @@ export function errorText(item) {
     // the spec check (spec/check.py): one key per code, one per limit
     if ("shape" in ctx) vars.shape = fmtShape(ctx.shape);
     if ("kind" in ctx) vars.kind = label("data.kind", ctx.kind);
+    if (Array.isArray(ctx.reduce)) vars.reduce = ctx.reduce.map(fieldWords).join(getLang() === "ja" ? "、" : " or ");
     const key = ctx.code === "limit" ? `err.limit.${ctx.limit}` : `err.code.${ctx.code}`;
     return t(key, vars, msg);
   }

@@ -700,6 +700,8 @@ const ja = {
   "err.limit.max_units": "1つの層のユニット数は {max} までです (上限 max_units)",
   "err.limit.max_filters": "1つの層のフィルター数は {max} までです (上限 max_filters)",
   "err.limit.max_params": "このネットワークのパラメータは {value} 個ですが、使えるのは {max} 個までです (上限 max_params)",
+  "err.limit.max_worker_memory_mb": "このジョブには学習用プロセスで約 {value} MB のメモリが必要ですが、このサーバーでは {max} MB までです (上限 max_worker_memory_mb)。{reduce} を小さくしてください",
+  "err.code.dataset_unavailable": "データセット '{dataset}' はこのサーバーでは使えません ({reason})。別のデータセットを選ぶか、管理者に伝えてください",
   "err.code.features_2d_only": "入力特徴量を選べるのは2次元のデータセットだけです。'{dataset}' は{kind}のデータセットなので、['x1', 'x2'] のままにしてください",
   "err.code.regression_loss": "'{dataset}' は回帰のデータセットです。損失関数には 'mse' を使ってください (交差エントロピーにはクラスが必要です)",
   "err.code.regression_softmax": "'{dataset}' は回帰のデータセットです。出力1つの softmax は常に1になるので、'identity' か 'sigmoid' を使ってください",

@@ -8,6 +8,8 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
+SAY = "async (items) => items.map((await import('/static/src/errors.js')).errorText)"  # the page's own module instance
+
 
 def test_rejections_follow_the_language(new_page, console, artifacts):
     console.expect_http(422, "/api/check")
@@ -49,3 +51,27 @@ def test_rejections_follow_the_language(new_page, console, artifacts):
     page.click("#lang-btn")
     expect(layer_error).to_contain_text(f"layer {n + 1} (conv2d) needs an image (channels, height, width) but gets ({width})")
     assert not any("\u3040" <= ch <= "\u30ff" for ch in layer_error.inner_text())  # no kana left over
+
+
+def test_memory_limit_and_unavailable_dataset_are_said_in_japanese(new_page):
+    """The spec check's memory limit (with the fields to reduce, in words) and an unavailable dataset have their own
+    Japanese text; in English the server's message stands."""
+    page = new_page(lang="ja")
+    memory = {
+        "loc": ["model", "layers", 0, "filters"],
+        "msg": "this job would need about 9,000 MB in its worker; at most 2,048 MB are allowed",
+        "type": "limit",
+        "ctx": {"code": "limit", "limit": "max_worker_memory_mb", "max": 2048, "value": 9000, "reduce": ["training.batch_size", "model.layers.0.filters"]},
+    }
+    unavailable = {
+        "loc": ["dataset", "name"],
+        "msg": "'mnist' cannot be used here: its files are not installed",
+        "type": "spec_check",
+        "ctx": {"code": "dataset_unavailable", "dataset": "mnist", "reason": "its files are not installed"},
+    }
+    said = page.evaluate(SAY, [memory, unavailable])
+    assert said[0] == "このジョブには学習用プロセスで約 9000 MB のメモリが必要ですが、このサーバーでは 2048 MB までです (上限 max_worker_memory_mb)。batch_size、第1層の filters を小さくしてください"
+    assert said[1].startswith("データセット 'mnist' はこのサーバーでは使えません")
+    page.click("#lang-btn")
+    said = page.evaluate(SAY, [memory, unavailable])
+    assert said == [memory["msg"], unavailable["msg"]]
