@@ -112,7 +112,8 @@ def test_a_missing_image_folder_is_a_clear_failure(tmp_path: Path, capsys: pytes
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"dataset": {"name": "mnist"}, "model": {"layers": [{"type": "flatten"}]}}))
     assert main(["train", str(spec), "--datasets-dir", str(tmp_path), "--no-progress"]) == 1
-    assert "mnist" in capsys.readouterr().err.lower()  # the path and how to get the files are logged (a warning) beside it
+    err = capsys.readouterr().err
+    assert "mnist" in err.lower() and str(tmp_path / "mnist") in err and "NNDOJO_DATASETS_DIR" in err  # where, and how to fix it
 
 
 # --- nndojo serve, nndojo backup, nndojo --version: real processes ---------------------------------------------------

@@ -289,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     except SpecError as exc:
         return _bad_spec(exc)
-    except (DatasetUnavailable, RuntimeError) as exc:
+    except DatasetUnavailable as exc:  # whoever runs the CLI administers the files: the path and the fix too
+        print(f"error: {exc}\n{exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return 0 if status in ("completed", "diverged") else EXIT_FAILED
