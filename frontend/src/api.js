@@ -99,6 +99,11 @@ export const api = {
   /** The epochs' scalars after seq `after`, as columns, with the job's status and last_seq. */
   metrics: (id, after = -1) => request("GET", `api/jobs/${enc(id)}/metrics${query({ after })}`),
   cancel: (id) => request("POST", `api/jobs/${enc(id)}/cancel`),
+  pause: (id) => request("POST", `api/jobs/${enc(id)}/pause`),
+  resume: (id) => request("POST", `api/jobs/${enc(id)}/resume`),
+  step: (id) => request("POST", `api/jobs/${enc(id)}/step`),
+  /** A running or paused job's learning rate from its next step on. */
+  setLr: (id, lr) => request("PATCH", `api/jobs/${enc(id)}`, { lr }),
   remove: (id) => request("DELETE", `api/jobs/${enc(id)}`),
   share: (id, on) => request(on ? "POST" : "DELETE", `api/jobs/${enc(id)}/share`),
   race: (body) => request("POST", "api/optimizer-race", body),

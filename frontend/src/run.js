@@ -19,11 +19,14 @@ export class RunData {
     this.layerNames = [];
     this.grad = new Map(); // name -> [grad_norm per epoch]
     this.heat = new Map(); // name -> {stride, cols: [{epoch, edges, counts}]}
-    this.last = null; // the latest epoch event
+    this.last = null; // the latest epoch event, its layers' pictures filled in from the last epoch that sent them
     this.boundary = null; // the latest finite decision boundary
     this.revision = 0;
     this.seenEpochs = [];
     this.richEvents = []; // the epochs carrying pictures (units, weights, boundary, samples, confusion): the diagram's history
+    this.events = []; // every epoch and control event in order: a replay rebuilds an earlier epoch from them
+    this.controls = []; // the control events (pause, resume, step, lr): the charts mark them
+    this.currentLr = null; // the learning rate now: the last epoch's, or a change made since
   }
 
   addStatus(ev) {
@@ -37,6 +40,8 @@ export class RunData {
   }
 
   addEpoch(ev) {
+    this.events.push(ev);
+    this.currentLr = ev.lr ?? this.currentLr;
     this.seenEpochs.push(ev.epoch);
     if (this.status === "queued") this.status = "running";
     this.epochs.push(ev.epoch);
@@ -46,14 +51,16 @@ export class RunData {
     this.test.accuracy.push(num(ev.test && ev.test.accuracy));
     this.lr.push(ev.lr ?? null);
     const layers = ev.layers || [];
-    if (this.layerNames.length !== layers.length) this.layerNames = layers.map((l) => l.name);
+    // Long runs send the layers' scalars on a schedule: an epoch without them keeps the names (and the charts).
+    if (layers.length && this.layerNames.length !== layers.length) this.layerNames = layers.map((l) => l.name);
     const filled = this.epochs.length - 1;
     for (const layer of layers) {
       if (!this.grad.has(layer.name)) this.grad.set(layer.name, new Array(filled).fill(null));
       this.grad.get(layer.name).push(num(layer.grad_norm));
       if (layer.weight_hist) this.pushHeat(layer.name, ev.epoch, layer.weight_hist);
     }
-    this.last = ev;
+    for (const series of this.grad.values()) if (series.length < this.epochs.length) series.push(null); // columns stay aligned
+    this.last = withLatestPictures(ev, this.last);
     if (ev.units || ev.boundary || ev.samples || ev.confusion || layers.some((l) => l.weights || l.filters || l.weight_hist)) this.richEvents.push(ev);
     // A diverged epoch's boundary is all NaN (null): keep showing the last one that means something.
     if (ev.boundary && ev.boundary.z && ev.boundary.z.some((row) => row.some((v) => typeof v === "number"))) {
@@ -61,6 +68,32 @@ export class RunData {
       this.boundaryEpoch = ev.epoch;
     }
     this.revision += 1;
+  }
+
+  /** A control event: the run paused, resumed, stepped, or took a new learning rate. */
+  addControl(ev) {
+    this.events.push(ev);
+    this.controls.push(ev);
+    if (ev.action === "pause") this.status = "paused";
+    else if (ev.action === "resume" || ev.action === "step") this.status = "running";
+    else if (ev.action === "lr" && typeof ev.value === "number") this.currentLr = ev.value;
+    this.revision += 1;
+  }
+
+  /** The run as it stood right after epoch `epoch` (its control events at that epoch included): what the replay
+   * scrubber shows. Rebuilt from the events, so every chart reads it as it reads a live run. */
+  until(epoch) {
+    const view = new RunData(this.job, this.spec);
+    for (const key of ["kind", "task", "nClasses", "points", "opened", "device", "nParams"]) view[key] = this[key];
+    for (const ev of this.events) {
+      if (ev.epoch > epoch) break;
+      if (ev.type === "epoch") view.addEpoch(ev);
+      else view.addControl(ev);
+    }
+    view.status = this.status;
+    view.divergedAt = this.divergedAt;
+    view.revision = this.revision + 1 + epoch; // never one this run's charts were drawn at with other data
+    return view;
   }
 
   /** Keep at most MAX_HEAT_COLUMNS columns: when full, keep every other one and take half as many new ones. */
@@ -87,6 +120,28 @@ export class RunData {
   get latestEpoch() {
     return this.epochs.length ? this.epochs[this.epochs.length - 1] : null;
   }
+}
+
+const LAYER_PICTURES = ["weight_hist", "weights", "bias", "weights_shape", "filters"];
+const EVENT_PICTURES = ["filters", "units", "samples", "confusion"];
+
+/** `ev` with what it did not send (histograms, weights, filters, unit maps: heavy payloads ride on some epochs
+ * only) taken from `prev`, the last one shown: the charts keep their latest picture instead of going blank. */
+function withLatestPictures(ev, prev) {
+  if (!prev) return ev;
+  const out = { ...ev };
+  for (const key of EVENT_PICTURES) if (out[key] === undefined && prev[key] !== undefined) out[key] = prev[key];
+  const before = new Map((prev.layers || []).map((l) => [l.name, l]));
+  const layers = ev.layers && ev.layers.length ? ev.layers : prev.layers || [];
+  out.layers = layers.map((layer) => {
+    const old = before.get(layer.name);
+    if (!old || old === layer) return layer;
+    const merged = { ...layer };
+    for (const key of LAYER_PICTURES) if (merged[key] === undefined && old[key] !== undefined) merged[key] = old[key];
+    if (layer.activation && old.activation && layer.activation.hist === undefined && old.activation.hist) merged.activation = { ...layer.activation, hist: old.activation.hist };
+    return merged;
+  });
+  return out;
 }
 
 function num(x) {

@@ -11,12 +11,15 @@ import { RunData } from "./run.js";
 import { canControl, ownerName } from "./session.js";
 import { getSpec, replaceSpec, sameSetup, subscribe, update } from "./state.js";
 import { JobStream } from "./stream.js";
-import { schedule, showRun } from "./charts/dashboard.js";
+import { onDrawn, schedule, showRun } from "./charts/dashboard.js";
+import { liveControls } from "./live.js";
+import { replayBar } from "./replay.js";
 
 let root = null;
 let run = null;
 let stream = null;
-let phase = "idle"; // idle | submitting | queued | running | completed | failed | cancelled | diverged
+let phase = "idle"; // idle | submitting | queued | running | paused | completed | failed | cancelled | diverged
+let drawn = null; // {view, count}: the run (or a replay's view of it) and its epochs as the charts last drew them
 let linkState = "open";
 let alert = null; // {kind, text, action?}; text may be a function, said again in the current language on each paint
 let orphanErrors = [];
@@ -33,7 +36,8 @@ export function currentRun() {
   return run;
 }
 
-const ACTIVE = new Set(["submitting", "queued", "running"]);
+const ACTIVE = new Set(["submitting", "queued", "running", "paused"]);
+const GOING = ["queued", "running", "paused"]; // a job's statuses while a tab may follow it
 const ACTIVE_KEY = "nndojo.activeJob"; // the job this tab follows, so a reload picks the stream up again
 
 function remember(id) {
@@ -61,13 +65,13 @@ async function resume() {
   if (!id || run) return;
   try {
     const job = await api.job(id);
-    if (run || !job.spec || (!shared && !["queued", "running"].includes(job.status))) {
+    if (run || !job.spec || (!shared && !GOING.includes(job.status))) {
       if (!shared) remember(null);
       return;
     }
     if (opened) replaceSpec(job.spec, { source: "run" });
     start(job, job.spec, { catchUp: true, opened: true });
-    if (["queued", "running"].includes(job.status) && canControl(job)) remember(job.id);
+    if (GOING.includes(job.status) && canControl(job)) remember(job.id);
   } catch (err) {
     if (!shared) remember(null); // forgotten by the server (deleted, or a fresh data folder)
     else if (err instanceof ApiError && err.status === 404) {
@@ -163,7 +167,7 @@ function onEvent(ev) {
         text: () => t("run.diverged", { epoch: run.divergedAt, lr }),
         action: { text: t("run.useLr", { lr: smaller }), run: () => update((s) => (s.training.optimizer.lr = smaller), { structural: true, source: "run" }) },
       };
-    } else if (ev.status === "failed") {
+    } else if (ev.status === "failed" || (ev.status === "cancelled" && ev.error_code)) {
       // A failure with a code (the class's time limit, storage) is said in the page's language; else the server's text.
       alert = { kind: "error", text: () => (ev.error_code ? t(`run.error.${ev.error_code}`, {}, "") : "") || t("run.failed", { msg: ev.error || "?" }) };
     } else if (ev.status === "completed" && endedWorse(run)) {
@@ -185,8 +189,12 @@ function onEvent(ev) {
     return;
   } else if (ev.type === "epoch") {
     run.addEpoch(ev);
-    if (phase === "queued") phase = "running";
-    paintProgress();
+    if (phase === "queued") phase = "running"; // the counter follows the charts' drawing pass (onDrawn)
+  } else if (ev.type === "control") {
+    run.addControl(ev);
+    if (ev.action === "pause") phase = "paused";
+    else if (ev.action === "resume" || ev.action === "step") phase = "running";
+    paint();
   }
   schedule();
 }
@@ -220,7 +228,10 @@ function statusText() {
 function paintProgress() {
   if (!root) return;
   const total = run ? run.spec.training.epochs : 0;
-  const e = run ? run.latestEpoch : null;
+  // The counter and numbers show the epoch the charts show (the live run grows between drawing passes).
+  const shown = drawn && run && drawn.view.job.id === run.job.id ? drawn.view : run;
+  const last = shown ? (shown === drawn?.view ? drawn.count : shown.epochs.length) - 1 : -1;
+  const e = last >= 0 ? shown.epochs[last] : null;
   const bar = root.querySelector(".progress > div");
   if (bar) bar.style.width = `${total && e !== null ? (100 * e) / total : 0}%`;
   const progress = root.querySelector(".progress");
@@ -228,13 +239,13 @@ function paintProgress() {
   const epochEl = root.querySelector("#run-epoch");
   if (epochEl) epochEl.textContent = e === null ? "" : t("run.epoch", { e, n: total });
   const m = root.querySelector("#run-metrics");
-  if (m && run && run.epochs.length) {
-    const i = run.epochs.length - 1;
+  if (m && last >= 0) {
+    const i = last;
     const items = [
-      [t("run.trainLoss"), run.train.loss[i]],
-      [t("run.testLoss"), run.test.loss[i]],
+      [t("run.trainLoss"), shown.train.loss[i]],
+      [t("run.testLoss"), shown.test.loss[i]],
     ];
-    if (run.task !== "regression") items.push([t("run.trainAcc"), pct(run.train.accuracy[i])], [t("run.testAcc"), pct(run.test.accuracy[i])]);
+    if (run.task !== "regression") items.push([t("run.trainAcc"), pct(shown.train.accuracy[i])], [t("run.testAcc"), pct(shown.test.accuracy[i])]);
     m.replaceChildren(...items.map(([k, v]) => h("span", {}, `${k} `, h("b", {}, typeof v === "number" ? fmt(v, 4) : (v ?? "–")))));
   }
   const pill = root.querySelector(".status-pill");
@@ -273,11 +284,13 @@ function paint() {
     root,
     h("button", { type: "button", class: "btn primary big", id: "train-btn", disabled: holdsTrain(), onclick: train, "data-key": "train", title: t("run.shortcut"), "aria-keyshortcuts": "Control+Enter" }, `▶ ${t("run.train")}`),
     h("button", { type: "button", class: "btn big", id: "stop-btn", disabled: !busy || phase === "submitting" || !mine, onclick: stop, "data-key": "stop" }, `■ ${t("run.stop")}`),
+    liveControls(run, phase, mine, liveRefused),
     h("span", { class: "status-pill", id: "run-status", "data-status": phase, role: "status", "aria-live": "polite" }, statusText()),
     run && run.opened ? h("span", { class: "run-name", id: "run-name", title: run.job.name }, run.job.name) : null,
     h("span", { id: "run-epoch", class: "metrics" }),
     h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": total, "aria-label": t("run.title") }, h("div")),
     h("div", { class: "metrics", id: "run-metrics" }),
+    replayBar(run, Boolean(run) && !ACTIVE.has(phase)),
     !run && !alerts.length ? h("p", { class: "hint run-hint", id: "run-hint" }, t("run.firstSteps")) : null,
     stale ? h("p", { class: "stale-note", id: "run-stale" }, t("chart.stale", { name: run.job.name || run.spec.name || "" })) : null,
     mine ? null : h("p", { class: "hint run-hint", id: "run-readonly" }, t("run.readOnly", { name: ownerName(run.job) })),
@@ -286,12 +299,21 @@ function paint() {
   paintProgress();
 }
 
+function liveRefused(text) {
+  alert = { kind: "error", text };
+  paint();
+}
+
 export function mountTraining(el) {
   root = el;
   setFallbackSink((orphans) => {
     const changed = orphans.length !== orphanErrors.length || orphans.some((o, i) => o.msg !== orphanErrors[i]?.msg);
     orphanErrors = orphans;
     if (changed) paint();
+  });
+  onDrawn((shown) => {
+    drawn = { view: shown, count: shown.epochs.length };
+    paintProgress();
   });
   paint();
   onLang(paint);
@@ -313,6 +335,7 @@ export function mountTraining(el) {
     reconnects: () => (stream ? stream.reconnects : 0),
     epochsSeen: () => (run ? [...run.seenEpochs] : []),
     runStatus: () => phase,
+    controlsSeen: () => (run ? run.controls.map((c) => c.action) : []),
     jobId: () => (run ? run.job.id : null),
   });
 }

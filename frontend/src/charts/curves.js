@@ -2,6 +2,7 @@
 
 import { label, t } from "../i18n.js";
 import { chartCard } from "./card.js";
+import { controlMarks } from "./marks.js";
 import { baseLayout, epochAxis, draw, extent, TEST_COLOR, TRAIN_COLOR } from "./plot.js";
 
 function lines(run, key) {
@@ -24,6 +25,7 @@ export function lossChart() {
         datarevision: run.revision,
         xaxis: epochAxis(run, t("chart.epoch")),
         yaxis: { type: logScale ? "log" : "linear", rangemode: "tozero", title: { text: t("chart.lossAxis", { loss: label("loss", run.spec.training.loss) }) } },
+        ...controlMarks(run),
       }),
     );
   };
@@ -34,7 +36,7 @@ export function accuracyChart() {
   const card = chartCard({ id: "chart-accuracy", titleKey: "chart.accuracy", helpKey: "help.chart.accuracy" });
   card.applies = (run) => run.task !== "regression";
   card.update = (run) => {
-    draw(card.plot, lines(run, "accuracy"), baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { range: [0, 1.02], tickformat: ".0%", title: { text: t("chart.accuracyAxis") } } }));
+    draw(card.plot, lines(run, "accuracy"), baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { range: [0, 1.02], tickformat: ".0%", title: { text: t("chart.accuracyAxis") } }, ...controlMarks(run) }));
   };
   return card;
 }

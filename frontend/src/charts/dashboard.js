@@ -1,6 +1,7 @@
 // The live charts of the current run. Events only record data; drawing happens at most once per animation frame
-// (and no more often than the adaptive interval), one chart per task so clicks and keys get through between charts,
-// and only for charts on screen: a 1,000-epoch stream never freezes the page.
+// (and no more often than the adaptive interval), and only for charts on screen: a 1,000-epoch stream never freezes
+// the page. All stale charts are drawn in one pass, and the run bar's epoch counter is painted from that pass
+// (onDrawn), so the counter and every visible chart show the same epoch in every frame.
 
 import { onLang, t } from "../i18n.js";
 import { accuracyChart, lossChart } from "./curves.js";
@@ -19,8 +20,8 @@ let frame = null;
 let lastDraw = 0;
 let draws = 0;
 let interval = MIN_INTERVAL_MS;
-let pass = null; // the charts still to draw in the current incremental pass
-let again = false; // new data arrived during a pass
+let live = null; // the run showRun was given; `run` is what is drawn: it, or a replay's view of it (showView)
+const drawnListeners = new Set();
 let seen = null; // the IntersectionObserver that tells which cards are on screen
 
 export function mountDashboard(el) {
@@ -76,7 +77,7 @@ export function addPanel(card) {
 
 /** Start showing a new run (or none): hides charts that do not apply (boundary for images, filters for dense nets). */
 export function showRun(next) {
-  run = next;
+  run = live = next;
   for (const card of cards) {
     card.el.hidden = run ? Boolean(card.applies) && !card.applies(run) : card.id === "chart-filters";
     card.relabel();
@@ -102,35 +103,32 @@ function tick(now) {
   startPass();
 }
 
-/** Draw the stale, visible, on-screen charts one per task; the next pass waits twice the time this one took. */
+/** Draw the stale, visible, on-screen charts, all in this task so that one frame shows them at one epoch (drawn one
+ * per task, they showed different epochs, the counter ahead of them all); the next pass waits twice the time this one
+ * took, so clicks and keys get through between passes. */
 function startPass() {
-  if (pass) {
-    again = true;
-    return;
-  }
   if (!run || !run.epochs.length) return;
   if (document.getElementById("view-play")?.hidden) return; // drawn when the tab comes back
   lastDraw = performance.now();
-  const revision = run.revision;
-  pass = cards.filter((c) => !c.el.hidden && c.onScreen !== false && c.drawn !== revision);
-  let busy = 0;
-  const step = () => {
-    const card = pass && pass.shift();
-    if (!card) {
-      pass = null;
-      interval = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, 2 * busy));
-      if (again || (run && run.revision !== revision)) {
-        again = false;
-        schedule();
-      }
-      return;
-    }
-    const t0 = performance.now();
-    drawCard(card);
-    busy += performance.now() - t0;
-    setTimeout(step, 0);
-  };
-  step();
+  for (const card of cards) if (!card.el.hidden && card.onScreen !== false && card.drawn !== run.revision) drawCard(card);
+  interval = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, 2 * (performance.now() - lastDraw)));
+  drawn();
+}
+
+/** fn(run) after each drawing pass, with the run (or replay view) the charts now show. */
+export function onDrawn(fn) {
+  drawnListeners.add(fn);
+}
+
+function drawn() {
+  for (const fn of drawnListeners) fn(run);
+}
+
+/** Draw `view` (RunData.until(epoch): the replay scrubber) in place of the run; null goes back to the run itself. */
+export function showView(view) {
+  run = view || live;
+  for (const card of cards) card.drawn = null;
+  schedule({ urgent: true });
 }
 
 /** One chart's failure stays in its card: it says so there, the pass goes on to the other charts, and the card is
@@ -167,6 +165,7 @@ function drawNow() {
   if (!run || !run.epochs.length) return;
   if (document.getElementById("view-play")?.hidden) return;
   for (const card of cards) if (!card.el.hidden) drawCard(card);
+  drawn();
 }
 
 /** Redraw now and fit the plots to their cards (the tab became visible again). */

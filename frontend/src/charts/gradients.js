@@ -2,6 +2,7 @@
 
 import { t } from "../i18n.js";
 import { chartCard } from "./card.js";
+import { controlMarks } from "./marks.js";
 import { baseLayout, epochAxis, depthColor, draw, extent } from "./plot.js";
 
 const positive = (v) => (typeof v === "number" && v > 0 ? v : null);
@@ -30,7 +31,7 @@ export function gradEpochsChart() {
       line: { color: depthColor(i, names.length), width: 1.8 },
     }));
     const all = data.flatMap((d) => d.y);
-    draw(card.plot, data, baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { ...decadeAxis(all), title: { text: t("chart.gradAxis") } }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } } }));
+    draw(card.plot, data, baseLayout({ datarevision: run.revision, xaxis: epochAxis(run, t("chart.epoch")), yaxis: { ...decadeAxis(all), title: { text: t("chart.gradAxis") } }, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } }, ...controlMarks(run) }));
   };
   return card;
 }

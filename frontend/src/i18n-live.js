@@ -1,0 +1,48 @@
+// The words of live control (pause, step, a new learning rate while training) and of the replay scrubber, in English
+// and Japanese; i18n.js merges them into its tables.
+
+export const en = {
+  "run.status.paused": "paused",
+  "live.title": "Live control",
+  "live.pause": "Pause",
+  "live.resume": "Resume",
+  "live.pauseHelp": "Pause after the current step; the charts stay where they are",
+  "live.resumeHelp": "Train on from here",
+  "live.step": "Step",
+  "live.stepHelp": "Train one more epoch, then pause again",
+  "live.lr": "η now",
+  "live.lrHelp": "The learning rate from the next step on; the charts mark the change",
+  "live.lrBad": "The learning rate must be a number above 0 and at most 100.",
+  "live.failed": "The run did not take the change: {msg}",
+  "run.error.max_paused_s": "Stopped: the run stayed paused too long (max_paused_s), so its training slot was given back to others.",
+  "replay.title": "Replay",
+  "replay.play": "Play",
+  "replay.stop": "Pause",
+  "replay.playHelp": "Replay the run from the start (or from the epoch shown)",
+  "replay.epoch": "Epoch",
+  "replay.shown": "epoch {e} of {n}",
+  "replay.speed": "Speed",
+};
+
+export const ja = {
+  "run.status.paused": "一時停止中",
+  "live.title": "学習中の操作",
+  "live.pause": "一時停止",
+  "live.resume": "再開",
+  "live.pauseHelp": "いまのステップが終わったところで止めます。グラフはそのまま残ります",
+  "live.resumeHelp": "ここから学習を続けます",
+  "live.step": "1エポック",
+  "live.stepHelp": "1エポックだけ学習して、また止めます",
+  "live.lr": "いまの η",
+  "live.lrHelp": "次のステップからこの学習率で学習します。変えたところはグラフに印が付きます",
+  "live.lrBad": "学習率は 0 より大きく 100 以下の数にしてください。",
+  "live.failed": "変更できませんでした: {msg}",
+  "run.error.max_paused_s": "一時停止のまま長く置かれたため (上限 max_paused_s)、停止して学習枠をほかの人に譲りました。",
+  "replay.title": "再生",
+  "replay.play": "再生",
+  "replay.stop": "一時停止",
+  "replay.playHelp": "学習の様子を最初から (または表示中のエポックから) 再生します",
+  "replay.epoch": "エポック",
+  "replay.shown": "エポック {e} / {n}",
+  "replay.speed": "速度",
+};
