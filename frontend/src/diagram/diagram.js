@@ -13,11 +13,10 @@
 
 import { h, fmt } from "../dom.js";
 import { label, onLang, t } from "../i18n.js";
-import { datasetInfo } from "../data.js";
+import { datasetInfo, paintImage } from "../data.js";
 import { lastReport, onCheck } from "../editor.js";
 import { getCatalog, getSpec, subscribe } from "../state.js";
 import { findFilters } from "../charts/filters.js";
-import { paintImage } from "../data.js";
 import { CLASS_COLORS } from "../charts/plot.js";
 import { Edges } from "./edges.js";
 import { addLayer, canChange, changeCount, removeLayer, setActivation } from "./edit.js";
@@ -28,8 +27,8 @@ import { pinned, pin, onPin } from "./epoch.js";
 import { className } from "./mistakes.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
-const GRID_RES = 20;
-const MIN_ZOOM = 0.6; // below this the boxes and labels get too small to tap and read: scroll instead // the input features' pictures (the events' units grids are this coarse by default)
+const GRID_RES = 20; // the input features' pictures (the events' units grids are this coarse by default)
+const MIN_ZOOM = 0.6; // below this the boxes and labels get too small to tap and read: scroll instead
 
 let root = null;
 let body = null; // the scrolling box

@@ -8,8 +8,6 @@ import { getSpec, subscribe } from "../state.js";
 import { mountDiagram } from "./diagram.js";
 import { mountMistakes } from "./mistakes.js";
 
-export { showEpoch, shownEpoch } from "./diagram.js";
-
 /** diagramEl: #net-diagram; outputEl: the slot beside it, which receives the boundary chart's card. */
 export function mountDiagramRow(diagramEl, outputEl) {
   const boundary = document.getElementById("chart-boundary");
