@@ -13,7 +13,7 @@
 
 import { h, fmt } from "../dom.js";
 import { label, onLang, t } from "../i18n.js";
-import { datasetInfo, paintImage } from "../data.js";
+import { datasetInfo, isPlanar, paintImage } from "../data.js";
 import { lastReport, onCheck } from "../editor.js";
 import { getCatalog, getSpec, subscribe } from "../state.js";
 import { findFilters } from "../charts/filters.js";
@@ -28,7 +28,7 @@ import { className } from "./mistakes.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
 const GRID_RES = 20; // the input features' pictures (the events' units grids are this coarse by default)
-const MIN_ZOOM = 0.6; // below this the boxes and labels get too small to tap and read: scroll instead
+const MIN_ZOOM = 0.75; // below this the boxes and labels get too small to tap and read: scroll instead
 
 let root = null;
 let body = null; // the scrolling box
@@ -169,7 +169,7 @@ function build() {
     if (col.perUnit) {
       const units = [];
       for (let i = 0; i < col.count; i += 1) {
-        const { box, canvas } = unitBox(col, i, unitSize(list, dinfo.kind === "toy2d"), spec.dataset.name);
+        const { box, canvas } = unitBox(col, i, unitSize(list, isPlanar(dinfo)), spec.dataset.name);
         boxes.push(box);
         canvases.push(canvas);
         units.push(box);
@@ -192,7 +192,7 @@ function build() {
     h("button", { type: "button", class: "btn small", id: "nd-remove-layer", "data-key": "nd-remove-layer", disabled: !layers, onclick: removeLayer, title: t("diagram.removeLayer") }, `− ${t("diagram.layer")}`),
     h("span", { class: "nd-layers" }, t("diagram.hiddenLayers", { n: layers })),
   );
-  info = h("p", { class: "nd-info", id: "net-diagram-info" }, t(dinfo.kind === "toy2d" ? "diagram.hint" : "diagram.hintImage"));
+  info = h("p", { class: "nd-info", id: "net-diagram-info" }, t(isPlanar(dinfo) ? "diagram.hint" : "diagram.hintImage"));
   body = h("div", { class: "nd-body" }, stage);
   const focusKey = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset.key : null;
   root.replaceChildren(h("div", { class: "nd-top" }, h("h2", { id: "net-diagram-title" }, t("diagram.title")), tools), body, info);
@@ -236,7 +236,7 @@ function fit() {
 function paintInputs() {
   const input = cols.find((c) => c.col.type === "input");
   if (!input || !input.col.perUnit) return;
-  input.col.labels.forEach((feature, i) => {
+  input.col.features.forEach((feature, i) => {
     const grid = featureGrid(feature, GRID_RES);
     if (grid) input.boxes[i].dataset.hash = paintGrid(input.canvases[i], grid, { scale: maxAbs(grid) || 1 });
   });
