@@ -11,7 +11,7 @@ import { sparkline } from "./sparkline.js";
 const POLL_MS = 2000;
 const PARALLEL = 6; // metrics requests in flight at once: a full class does not burst 200 requests
 const FINAL = new Set(["completed", "failed", "cancelled", "diverged"]);
-const ACTIVE = new Set(["queued", "running"]);
+const ACTIVE = new Set(["queued", "running", "paused"]); // a paused run holds its slot: the teacher may stop it too
 
 let root = null;
 let parts = null; // the panel's fixed elements: title, hint, error, table (thead, tbody), empty note
