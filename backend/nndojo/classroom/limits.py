@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from nndojo.jobs.scheduler import TurnLimits
 from nndojo.spec import Limits
@@ -29,20 +30,17 @@ class ClassLimits(BaseModel):
     max_samples: int | None = Field(None, ge=10)
 
 
-class ClassLimitsPatch(BaseModel):
-    """A PATCH of some limits: the fields given replace the class's."""
+def _patch_of(model: type[BaseModel]) -> type[BaseModel]:
+    """The model with every field optional (default None) and the same bounds: a PATCH names only what it changes."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        optional = copy(info)
+        optional.default = None
+        fields[name] = (info.annotation | None, optional)
+    return create_model(f"{model.__name__}Patch", __config__=model.model_config, **fields)
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    max_running_per_student: int | None = Field(None, ge=1, le=64)
-    max_queued_per_student: int | None = Field(None, ge=0, le=200)
-    max_job_seconds: int | None = Field(None, ge=1, le=7 * 24 * 3600)
-    max_layers: int | None = Field(None, ge=1)
-    max_units: int | None = Field(None, ge=1)
-    max_filters: int | None = Field(None, ge=1)
-    max_params: int | None = Field(None, ge=1)
-    max_epochs: int | None = Field(None, ge=1)
-    max_samples: int | None = Field(None, ge=10)
+ClassLimitsPatch = _patch_of(ClassLimits)  # a PATCH of some limits: the fields given replace the class's
 
 
 def effective(stored: dict[str, Any], server: Limits) -> dict[str, Any]:
