@@ -205,7 +205,8 @@ def test_image_set_shows_sample_predictions_and_confusion(new_page, artifacts):
     page.screenshot(path=artifacts / "mistakes-1440-en.png")
     page.click("#lang-btn")
     page.wait_for_function("document.querySelector('#confusion-matrix').layout.xaxis.title.text === '予測'")
-    assert "正解" in page.inner_text("#sample-grid")
+    assert "テスト画像" in page.get_attribute("#sample-grid", "aria-label")
+    assert "正解" in page.get_attribute("#sample-grid .nd-sample", "title")
     page.screenshot(path=artifacts / "mistakes-1440-ja.png")
 
 

@@ -31,8 +31,10 @@ export function outputUnits(spec, info) {
 export function columns(spec, info) {
   const toy = info.kind === "toy2d" || (info.kind === "tabular" && info.input_shape?.[0] === 2); // planar (data.js isPlanar)
   const cols = [];
+  // an upload's two columns stand where x1 and x2 would: named as in its file, pictured as the plane's two axes
   const features = toy ? spec.dataset.features : [];
-  cols.push({ key: "input", name: "input", index: null, type: "input", count: toy ? features.length : null, perUnit: toy, labels: features });
+  const labels = toy && info.kind === "tabular" ? info.features : features;
+  cols.push({ key: "input", name: "input", index: null, type: "input", count: toy ? features.length : null, perUnit: toy, labels, features });
   let width = toy ? features.length : null;
   const names = layerNames(spec.model.layers);
   spec.model.layers.forEach((layer, index) => {
