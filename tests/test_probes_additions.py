@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -256,3 +257,63 @@ def test_loss_steps_of_an_epoch_are_its_mini_batch_losses() -> None:
     assert last["loss_every"] == 2 and len(last["loss_steps"]) == 50
     assert len(set(last["loss_steps"])) > 10
     assert np.mean(last["loss_steps"]) == pytest.approx(last["loss"], rel=0.2)
+
+
+# --- confusion and samples -----------------------------------------------------------------------
+
+
+def digits_run(epochs: int) -> tuple[JobSpec, list[dict[str, Any]]]:
+    spec = make_spec(
+        dataset={"name": "digits", "train_limit": 300},
+        model={"layers": [{"type": "flatten"}, {"type": "dense", "units": 32, "activation": "relu"}], "output": {"activation": "softmax"}},
+        training={"epochs": epochs, "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.01}},
+    )
+    return spec, epochs_of(spec)
+
+
+def test_image_sets_carry_the_test_confusion_and_fixed_samples_every_10th_epoch_and_the_last() -> None:
+    from nndojo.datasets import load_dataset
+
+    spec, epochs = digits_run(12)
+    data = load_dataset(spec.dataset, spec.seed, Path("."))  # digits ships with scikit-learn: no folder read
+    assert [e["epoch"] for e in epochs if "confusion" in e] == [0, 10, 12]
+    assert [e["epoch"] for e in epochs if "samples" in e] == [0, 10, 12]
+    counts = np.bincount(data.y_test, minlength=10)
+    first = epochs[0]["samples"]
+    for event in (e for e in epochs if "confusion" in e):
+        matrix = np.array(event["confusion"])
+        assert matrix.shape == (10, 10) and list(matrix.sum(axis=1)) == list(counts)  # rows: the true class
+        assert np.trace(matrix) / matrix.sum() == pytest.approx(event["test"]["accuracy"], abs=1e-5)
+        samples = event["samples"]
+        assert samples["index"] == first["index"] and len(samples["index"]) == 16 and len(set(samples["index"])) == 16
+        assert samples["label"] == data.y_test[samples["index"]].tolist()
+        assert all(0 <= p <= 9 for p in samples["pred"]) and all(0.1 <= p <= 1.0 for p in samples["prob"])  # the argmax of 10
+    assert first["shape"] == [1, 8, 8] and len(first["images"]) == 16
+    assert np.abs(np.array(first["images"]) - data.x_test[first["index"]].reshape(16, -1)).max() <= 0.0051  # 2 decimals
+    assert all("images" not in e["samples"] for e in epochs[1:] if "samples" in e)  # the pixels ride once
+    assert epochs[-1]["confusion"] != epochs[0]["confusion"]  # it learned
+
+
+def test_the_samples_are_the_seeds_and_a_binary_2d_set_has_no_confusion() -> None:
+    from nndojo.train.outcomes import sample_indices
+
+    assert sample_indices(100, 0) == sample_indices(100, 0) != sample_indices(100, 1)
+    assert sample_indices(5, 0) == [0, 1, 2, 3, 4]
+    assert all("confusion" not in e and "samples" not in e for e in epochs_of(make_spec()))
+
+
+def test_the_budget_sizes_confusion_and_samples_and_holds_for_10000_epochs() -> None:
+    from nndojo.train.budget import EVENT_BUDGET, _outcome_sizes
+
+    spec, epochs = digits_run(10)
+    outcome, images = _outcome_sizes(spec, check_spec(spec))
+    first = epochs[0]
+    pixels = len(json.dumps({"images": first["samples"]["images"], "shape": first["samples"]["shape"]}, separators=(",", ":")))
+    assert pixels <= images
+    last = epochs[-1]
+    assert len(json.dumps({"confusion": last["confusion"], "samples": last["samples"]}, separators=(",", ":"))) <= outcome
+    plan = EventPlan.for_job(spec, check_spec(spec))
+    assert plan.outcomes_on == "tenth" and [e for e in range(11) if plan.outcomes(e)] == [0, 10]
+    long = spec.model_copy(update={"training": spec.training.model_copy(update={"epochs": 10_000})})
+    plan = EventPlan.for_job(long, check_spec(long))
+    assert plan.bound() < EVENT_BUDGET and plan.extra_bytes >= 1001 * outcome

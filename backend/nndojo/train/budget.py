@@ -10,7 +10,9 @@ limits allow (50 layers, 4,096 units, 10,000 epochs, 100 bins, a 200x200 boundar
   does for every job of up to ~1,000 epochs or a few layers; beyond that on a schedule;
 - heavy payloads (histograms of weights and activations, small layers' weights and biases, first-layer filters, the
   decision boundary, small layers' unit maps): on at most HEAVY_EPOCHS epochs (epochs 0-10, ~50 evenly spaced, the
-  last), fewer where the budget needs it; such an epoch also carries the layer scalars.
+  last), fewer where the budget needs it; such an epoch also carries the layer scalars;
+- outcomes (the test confusion matrix, and for image sets the fixed sample predictions): with the boundary on 2-D
+  sets, else on every OUTCOME_EVERY-th epoch and the last; the sample images once.
 
 `due` is the one schedule function: a job's plan asks it with two counts. The sizes come from the spec before
 training (`EventPlan.for_job`); they are upper estimates of the JSON (tests/test_event_budget.py measures them).
@@ -21,11 +23,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nndojo.datasets.info import dataset_info
+from nndojo.datasets.info import dataset_info, train_test_sizes
 from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport
 from nndojo.spec.layers import KINDS
 from nndojo.spec.memory import PROBE_BATCH, PROBE_VALUES
+from nndojo.train.outcomes import SAMPLES, outcomes_apply
 from nndojo.train.probes import FILTER_VALUES, SMALL_WEIGHTS, unit_layers
 
 EVENT_BUDGET = 20_000_000  # bytes of events a job stores at most
@@ -40,6 +43,8 @@ UNIT_BYTES = 8  # a unit-map cell at 2 decimals, unbounded (ReLU) outputs up to 
 LOSS_POINTS = 50  # most train.loss_steps points an epoch carries
 LOSS_POINTS_TOTAL = 100_000  # most a job carries (~1 MB): a 10,000-epoch job gets 10 an epoch
 LOSS_STEP_BYTES = 10  # a loss at 4 significant digits ("1.234e-05,"; losses are never negative)
+OUTCOME_EVERY = 10  # off 2-D sets, confusion and samples ride on every 10th epoch and the last
+PIXEL_BYTES = 5  # a sample image's pixel at 2 decimals ("0.12,")
 
 
 def loss_every(steps: int, epochs: int) -> int:
@@ -74,6 +79,13 @@ class EventPlan:
     core_bytes: int
     layer_bytes: int  # the layer scalars of one epoch
     heavy_bytes: int  # what a heavy epoch adds to them
+    outcomes_on: str | None = None  # when confusion and samples come: "heavy" (with the boundary), "tenth", or never
+    extra_bytes: int = 0  # the job's bytes outside the per-epoch tiers: outcomes on their own epochs, the sample images
+
+    def outcomes(self, epoch: int) -> bool:
+        if self.outcomes_on == "heavy":
+            return self.heavy(epoch)
+        return self.outcomes_on == "tenth" and (epoch % OUTCOME_EVERY == 0 or epoch == self.epochs)
 
     def heavy(self, epoch: int) -> bool:
         return due(epoch, self.epochs, self.heavy_count)
@@ -84,21 +96,30 @@ class EventPlan:
     def bound(self) -> int:
         """The most bytes the epoch events can take under these estimates."""
         n = self.epochs + 1
-        return n * self.core_bytes + min(n, self.heavy_count + self.layer_count) * self.layer_bytes + self.heavy_count * self.heavy_bytes
+        tiers = n * self.core_bytes + min(n, self.heavy_count + self.layer_count) * self.layer_bytes + self.heavy_count * self.heavy_bytes
+        return tiers + self.extra_bytes
 
     @classmethod
     def for_job(cls, spec: m.JobSpec, report: ShapeReport, budget: int = PLAN_BUDGET) -> EventPlan:
-        sizes = _sizes(spec, report)
-        return cls.for_sizes(spec.training.epochs, *sizes, budget=budget)
+        core, layers, heavy = _sizes(spec, report)
+        outcome, images = _outcome_sizes(spec, report)
+        epochs = spec.training.epochs
+        on = None if not outcome else "heavy" if dataset_info(spec.dataset.name).planar else "tenth"
+        if on == "heavy":
+            heavy += outcome
+        extra = images + (outcome * (epochs // OUTCOME_EVERY + 2) if on == "tenth" else 0)
+        return cls.for_sizes(epochs, core, layers, heavy, budget=budget, outcomes_on=on, extra=extra)
 
     @classmethod
-    def for_sizes(cls, epochs: int, core: int, layers: int, heavy: int, budget: int = PLAN_BUDGET) -> EventPlan:
+    def for_sizes(
+        cls, epochs: int, core: int, layers: int, heavy: int, budget: int = PLAN_BUDGET, outcomes_on: str | None = None, extra: int = 0
+    ) -> EventPlan:
         n = epochs + 1
-        left = budget - n * core
+        left = budget - n * core - extra
         heavy_count = max(2, min(n, HEAVY_EPOCHS, left // 2 // (layers + heavy)))
         left -= heavy_count * (layers + heavy)
         layer_count = max(0, min(n, left // layers))
-        return cls(epochs, heavy_count, layer_count, core, layers, heavy)
+        return cls(epochs, heavy_count, layer_count, core, layers, heavy, outcomes_on, extra)
 
 
 def _hist_bytes(bins: int, most: int) -> int:
@@ -131,3 +152,18 @@ def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
             heavy += hidden[name] * (ures * ures * UNIT_BYTES + 3 * ures + 3) + len(name) + 8
     core = CORE_BYTES + _loss_points(spec.training.epochs) * LOSS_STEP_BYTES + 40  # with "loss_steps" and "loss_every"
     return core, LAYER_BYTES * len(probed), heavy
+
+
+def _outcome_sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int]:
+    """Upper estimates of (one epoch's confusion and samples, the sample images once) bytes; (0, 0) where none apply."""
+    info = dataset_info(spec.dataset.name)
+    if not outcomes_apply(info):
+        return 0, 0
+    _, n_test = train_test_sizes(spec.dataset.name, spec.dataset.n_samples, spec.dataset.test_fraction, spec.dataset.train_limit)
+    count = len(str(n_test)) + 1
+    classes = report.n_outputs if report.n_outputs > 1 else 2
+    outcome = classes * classes * count + 3 * classes + 20
+    if info.kind != "image":
+        return outcome, 0
+    outcome += SAMPLES * (count + 3 + 3 + 7) + 60  # index, label, pred, prob ("0.123,")
+    return outcome, SAMPLES * (math.prod(report.input_shape) * PIXEL_BYTES + 3) + 40

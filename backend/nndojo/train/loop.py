@@ -31,6 +31,7 @@ from nndojo.train.control import Controls, Pilot
 from nndojo.train.heap import map_large_blocks
 from nndojo.train.losses import make_loss
 from nndojo.train.optimizers import make_optimizer
+from nndojo.train.outcomes import Outcomes, outcomes_apply, sample_indices
 from nndojo.train.probes import Grid, Probes, Split
 from nndojo.train.rounding import sig
 from nndojo.train.step_losses import StepLosses
@@ -216,8 +217,21 @@ def train(
         grid = Grid(xs, ys, torch.from_numpy(inputs).to(dev), unit_inputs, unit_res)
     widest = max(math.prod(layer.out_shape) for layer in report.layers)
     chunk = max(1, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
+    outcomes = None
+    if outcomes_apply(data.info):
+        samples = sample_indices(test.y.shape[0], spec.seed) if data.info.kind == "image" else None
+        outcomes = Outcomes(test.y, test.x, data.info.n_classes or 2, spec.model.output.activation, samples)
     probes = Probes(
-        model, loss_fn, task=task, train=train_eval, test=test, probe_n=PROBE_BATCH, grid=grid, bins=spec.probes.histogram_bins, chunk=chunk
+        model,
+        loss_fn,
+        task=task,
+        train=train_eval,
+        test=test,
+        probe_n=PROBE_BATCH,
+        grid=grid,
+        bins=spec.probes.histogram_bins,
+        chunk=chunk,
+        outcomes=outcomes,
     )
     del train_eval, test  # the probes hold them stacked into one tensor; no second copy on the device
     bounds = batch_bounds(n, tr.batch_size, merge_single)
@@ -237,7 +251,7 @@ def train(
 
     def epoch_event(epoch: int, lr: float, means: Tensor | None) -> tuple[dict[str, Any], bool]:
         losses = (step_losses.take(), step_losses.every)
-        body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch), loss_steps=losses)
+        body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch), loss_steps=losses, outcomes=plan.outcomes(epoch))
         event = {"type": "epoch", "epoch": epoch, "step": steps, "elapsed_s": round(time.perf_counter() - started, 3), "lr": lr} | body
         finite = body["train"]["loss"] is not None and body["test"]["loss"] is not None
         return event, finite

@@ -18,6 +18,7 @@ from nndojo.nn.activations import output_activation
 from nndojo.nn.build import LayerInfo, Net
 from nndojo.spec.memory import PROBE_VALUES, UNIT_VALUES
 from nndojo.train.losses import LossFn, class1_probability, predicted_class
+from nndojo.train.outcomes import Outcomes
 from nndojo.train.rounding import SIG_DIGITS, json_list, places, sig_array, sig_round
 
 SMALL_WEIGHTS = 100  # layers with at most this many weights also send the values ("for tiny nets, the values")
@@ -125,6 +126,7 @@ class Probes:
         grid: Grid | None,
         bins: int,
         chunk: int,
+        outcomes: Outcomes | None = None,
     ):
         self.model, self.loss_fn, self.task = model, loss_fn, task
         # train, test and grid rows stacked into one input tensor: one forward pass an epoch serves all three
@@ -134,7 +136,7 @@ class Probes:
         self.probe_n = min(probe_n, self.n_train)  # the probe batch is the train rows' head, never a test row
         # samples whose outputs each layer keeps: the probe batch, or its head where the layer is wide (bounded memory)
         self.keep = {info.name: min(self.probe_n, max(1, PROBE_VALUES // info.size)) for info in model.layer_infos}
-        self.bins, self.chunk = bins, chunk
+        self.bins, self.chunk, self.outcomes = bins, chunk, outcomes
         self.classify = task == "classification"
         self.ranges: dict[str, tuple[float, float]] = {}
         self.edges: dict[str, list[float]] = {}
@@ -233,12 +235,17 @@ class Probes:
 
     @torch.inference_mode()
     def measure(
-        self, grad_norms: Tensor | None, heavy: bool = True, layers: bool = True, loss_steps: tuple[Tensor, int] | None = None
+        self,
+        grad_norms: Tensor | None,
+        heavy: bool = True,
+        layers: bool = True,
+        loss_steps: tuple[Tensor, int] | None = None,
+        outcomes: bool = False,
     ) -> dict[str, Any]:
         """train and test of an epoch event; with `layers` each layer's scalars too, with `heavy` its histograms, values,
         filters and the boundary as well (train.budget decides which epochs); grad_norms is the epoch's per-layer mean
         (None at epoch 0); loss_steps the epoch's training loss every k steps (train.step_losses) and k, read here with
-        the rest in the epoch's one host copy."""
+        the rest in the epoch's one host copy; with `outcomes`, the test set's confusion (and samples) too."""
         layers = layers or heavy
         model = self.model
         for module in self.mode_modules:
@@ -253,6 +260,8 @@ class Probes:
             layer_slots = self._layer_slots(acts, grad_norms, heavy, scal, vals, raw) if layers else []
             boundary = raw.put(self._boundary(z[self.n_train + self.n_test :])) if boundary_due else None
             units = raw.put(self._unit_maps()) if boundary_due and self.unit_names else None
+            n12 = self.n_train + self.n_test
+            outcome = raw.put(self.outcomes.measure(z[self.n_train : n12])) if outcomes and self.outcomes is not None else None
             host = torch.cat(scal.parts + vals.parts + raw.parts).cpu().numpy().astype(np.float64)
         finally:
             for module in self.mode_modules:
@@ -281,6 +290,8 @@ class Probes:
             body["boundary"] = {"x": self.grid.xs, "y": self.grid.ys, "z": self._z_json(z)}
         if units is not None and self.grid is not None:
             body["units"] = self._units_json(host[units])
+        if outcome is not None and self.outcomes is not None:
+            body |= self.outcomes.to_json(host[outcome])
         return body
 
     def _layer_slots(
