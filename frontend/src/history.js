@@ -4,6 +4,7 @@
 
 import { api, ApiError, jobList } from "./api.js";
 import { fmt, h, render, toast } from "./dom.js";
+import { exportMenu } from "./export.js";
 import { label, onLang, t } from "./i18n.js";
 import { networkText } from "./names.js";
 import { canControl, isClassroom, ownerName } from "./session.js";
@@ -142,6 +143,7 @@ function row(job) {
       "td",
       { class: "actions" },
       h("button", { type: "button", class: "btn small", "data-clone": job.id, disabled: !spec, onclick: () => clone(job) }, t("compare.clone")),
+      exportMenu(job),
       isClassroom() && mine
         ? h("button", { type: "button", class: "btn small", "aria-pressed": String(Boolean(job.shared)), "data-share": job.id, "data-key": `share-${job.id}`, onclick: () => share(job) }, t(job.shared ? "compare.unshare" : "compare.share"))
         : null,

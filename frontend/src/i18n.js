@@ -3,6 +3,7 @@
 
 import { en as classroomEn, ja as classroomJa } from "./i18n-classroom.js";
 import { en as diagramEn, ja as diagramJa } from "./i18n-diagram.js";
+import { en as exportEn, ja as exportJa } from "./i18n-export.js";
 import { en as lessonsEn, ja as lessonsJa } from "./i18n-lessons.js";
 import { en as liveEn, ja as liveJa } from "./i18n-live.js";
 import { en as uploadEn, ja as uploadJa } from "./i18n-upload.js";
@@ -717,8 +718,8 @@ const ja = {
 };
 
 export const LANGS = {
-  en: { ...en, ...classroomEn, ...diagramEn, ...lessonsEn, ...liveEn, ...uploadEn },
-  ja: { ...ja, ...classroomJa, ...diagramJa, ...lessonsJa, ...liveJa, ...uploadJa },
+  en: { ...en, ...classroomEn, ...diagramEn, ...lessonsEn, ...exportEn, ...liveEn, ...uploadEn },
+  ja: { ...ja, ...classroomJa, ...diagramJa, ...lessonsJa, ...exportJa, ...liveJa, ...uploadJa },
 };
 const STORE_KEY = "nndojo.lang";
 const listeners = new Set();

@@ -3,6 +3,7 @@
 import { api, ApiError } from "./api.js";
 import { deepCopy, fmt, h, render } from "./dom.js";
 import { clearErrors, errorText, quotaText, setFallbackSink, showErrors } from "./errors.js";
+import { exportMenu } from "./export.js";
 import { onLang, t } from "./i18n.js";
 import { datasetInfo, isPlanar, loadPreview } from "./data.js";
 import { roundLr } from "./learn.js";
@@ -290,6 +291,7 @@ function paint() {
     h("span", { id: "run-epoch", class: "metrics" }),
     h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": total, "aria-label": t("run.title") }, h("div")),
     h("div", { class: "metrics", id: "run-metrics" }),
+    run ? exportMenu(run.job, phase) : null,
     replayBar(run, Boolean(run) && !ACTIVE.has(phase)),
     !run && !alerts.length ? h("p", { class: "hint run-hint", id: "run-hint" }, t("run.firstSteps")) : null,
     stale ? h("p", { class: "stale-note", id: "run-stale" }, t("chart.stale", { name: run.job.name || run.spec.name || "" })) : null,
