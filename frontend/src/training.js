@@ -124,6 +124,7 @@ export function start(job, spec, { catchUp = false, opened = false } = {}) {
   run.opened = opened;
   run.kind = info.kind;
   run.planar = isPlanar(info);
+  run.axes = run.planar && info.kind === "tabular" ? info.features : null; // the boundary's axis titles
   run.task = info.task;
   run.nClasses = info.n_classes;
   phase = job.status && job.status !== "queued" ? job.status : "queued";

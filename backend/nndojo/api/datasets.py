@@ -86,7 +86,9 @@ async def usable_upload(spec: JobSpec, caller: Caller, uploads: Uploads) -> byte
 
 
 def _title(name: str | None, filename: str | None) -> str:
-    title = " ".join((name or "").split()) or PurePath(filename or "").stem or "data"
+    """The name given, else the file's; printable characters only (a NUL is no name, and PostgreSQL refuses it)."""
+    given = "".join(ch for ch in (name or "") if ch.isprintable())
+    title = " ".join(given.split()) or "".join(ch for ch in PurePath(filename or "").stem if ch.isprintable()).strip() or "data"
     return title[:MAX_TITLE]
 
 

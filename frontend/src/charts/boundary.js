@@ -51,8 +51,9 @@ export function boundaryChart() {
       baseLayout({
         datarevision: run.revision,
         margin: { l: 36, r: 10, t: 8, b: 30 },
-        xaxis: { range, zeroline: false, showgrid: false, constrain: "domain", title: { text: "x1" } },
-        yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: "x", constrain: "domain", title: { text: "x2" } },
+        // an upload's two columns keep their names, and their own scales (heights and weights need not share a unit)
+        xaxis: { range, zeroline: false, showgrid: false, constrain: "domain", title: { text: run.axes?.[0] ?? "x1" } },
+        yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: run.axes ? undefined : "x", constrain: "domain", title: { text: run.axes?.[1] ?? "x2" } },
         annotations: [{ xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, text: `${t("chart.epoch")} ${run.boundaryEpoch ?? run.latestEpoch}` }],
       }),
     );
