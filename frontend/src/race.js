@@ -169,7 +169,7 @@ function draw_() {
     const lr = h("input", { type: "number", value: String(s.lr), step: "any", min: 0, "aria-label": t("race.lrOf", { name: label("opt", o.name) }), "data-key": `race-lr-${o.name}`, "aria-invalid": invalid(`race-lr-${o.name}`) });
     lr.addEventListener("input", () => {
       const x = Number(lr.value);
-      if (Number.isFinite(x) && x > 0) s.lr = x;
+      if (lr.value.trim() !== "" && Number.isFinite(x)) s.lr = x; // a bad rate goes to the server, which names it
     });
     const enabledIndex = cat.optimizers.filter((x) => settings.opts[x.name].on).findIndex((x) => x.name === o.name);
     const swatch = h("span", { class: "swatch", style: { background: s.on ? RUN_COLORS[enabledIndex % RUN_COLORS.length] : "transparent" } });

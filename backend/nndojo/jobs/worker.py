@@ -80,7 +80,12 @@ class SlotWorker:
         try:
             parsed = RaceRequest.model_validate(request)
         except ValidationError as exc:
-            return {"errors": exc.errors(include_url=False, include_context=False)}
+            # ctx (the bound a value broke: le, gt, ...) lets the page say the message in its language; only its plain
+            # values cross to the server (a value_error's ctx holds the exception itself).
+            errors = exc.errors(include_url=False)
+            for error in errors:
+                error["ctx"] = {k: v for k, v in error.get("ctx", {}).items() if isinstance(v, str | int | float | bool)}
+            return {"errors": errors}
         try:
             return {"result": race(parsed)}
         except ValueError as exc:
