@@ -24,7 +24,13 @@ def run_lesson(page, lesson_id: str) -> list[dict]:
 def test_one_click_runs_every_variant_and_shows_the_verdicts(new_page, base_url, artifacts):
     page = new_page(viewport=(1440, 900))
     verdicts = run_lesson(page, "activations")
-    assert [v["rule"] for v in verdicts] == ["sigmoid_std1_saturates", "sigmoid_std001_narrow", "relu_std001_shrinks", "relu_xavier_shrinks", "relu_he_keeps"]
+    assert [v["rule"] for v in verdicts] == [
+        "sigmoid_std1_saturates",
+        "sigmoid_std001_narrow",
+        "relu_std001_shrinks",
+        "relu_xavier_shrinks",
+        "relu_he_keeps",
+    ]
     assert all(v["state"] == "pass" for v in verdicts), verdicts
     assert all(any(c.isdigit() for c in v["numbers"]) for v in verdicts)  # each says the numbers it was decided on
 

@@ -298,11 +298,13 @@ BN_EPOCHS = 20  # the book's: 1,000 images, batch 100, 20 epochs
 
 
 def _bn_layers(std: float, bn: bool) -> list[dict]:
+    """The book's Affine → BatchNorm → ReLU with batch norm, Affine → ReLU without."""
     layers: list[dict] = [FLATTEN]
     for _ in range(5):
-        layers.append(dense(100, "relu", std=std))
         if bn:
-            layers.append({"type": "batchnorm"})
+            layers += [dense(100, "identity", std=std), {"type": "batchnorm"}, {"type": "activation", "activation": "relu"}]
+        else:
+            layers.append(dense(100, "relu", std=std))
     return layers
 
 
@@ -332,10 +334,10 @@ BATCHNORM_LESSON = Lesson(
     title_en="Batch norm at four initial scales",
     title_ja="4つの初期値でのバッチ正規化",
     text_en="1,000 training images, 5 hidden layers of 100 ReLU units, SGD 0.01, batch 100, 20 epochs, as in the book; "
-    "each layer's weights start normal with std 1, 0.1, 0.01 or 0.001, once without and once with batch norm after "
-    "every hidden layer.",
+    "each layer's weights start normal with std 1, 0.1, 0.01 or 0.001, once without and once with batch norm between "
+    "each affine layer and its ReLU.",
     text_ja="本と同じく訓練画像 1,000 枚、ReLU 100 ユニットの隠れ層5つ、SGD 0.01、バッチ 100、20 エポック。重みの初期値の標準偏差を "
-    "1・0.1・0.01・0.001 の4通りにし、それぞれバッチ正規化なしとあり(各隠れ層の後)で学習します。",
+    "1・0.1・0.01・0.001 の4通りにし、それぞれバッチ正規化なしとあり(各 Affine と ReLU の間)で学習します。",
     expected_en="With batch norm the network learns faster at every initial scale, and learns at all where the plain one cannot.",
     expected_ja="バッチ正規化を使うと、どの初期値でも学習が速く進み、使わないと学習できない初期値でも学習できます。",
     minutes=1.0,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from nndojo.lessons.measures import acc_or_zero, num, pct
-from nndojo.lessons.model import Lesson, Rule, Runs, Variant, Verdict
+from nndojo.lessons.model import Lesson, Rule, Run, Runs, Variant, Verdict
 from nndojo.lessons.specs import FLATTEN, conv, dense, fashion, job, pool
+from nndojo.spec.check import check_spec
+from nndojo.spec.models import JobSpec
 
 # --- filters before and after training (Fig 7-24) ---------------------------------------------------------------------
 
@@ -97,27 +99,55 @@ ALEXNET = [conv(16, 5, 2), LRN, pool(), conv(32, 3, 1), LRN, pool(), conv(48, 3,
            {"type": "dropout", "p": 0.5}, dense(128, "relu"), {"type": "dropout", "p": 0.5}, dense(128, "relu")]  # fmt: skip
 
 
-def _deeper_better(runs: Runs) -> Verdict:
+def _n_params(run: Run) -> int:
+    return check_spec(JobSpec.model_validate(run.spec)).n_params
+
+
+def _seconds_per_epoch(run: Run) -> float:
+    """Training time an epoch: from epoch 0's event to the last, so the dataset's loading and the start are left out."""
+    first, last = run.first or {}, run.last or {}
+    epochs = int(last.get("epoch") or 0) - int(first.get("epoch") or 0)
+    return (float(last.get("elapsed_s") or 0.0) - float(first.get("elapsed_s") or 0.0)) / max(1, epochs)
+
+
+def _alexnet_costs(runs: Runs) -> Verdict:
+    lenet, alexnet = runs["lenet"], runs["alexnet"]
+    params = _n_params(alexnet) / _n_params(lenet)
+    seconds = _seconds_per_epoch(alexnet) / max(_seconds_per_epoch(lenet), 1e-9)
+    return Verdict(
+        seconds > 3,
+        f"an epoch takes {num(_seconds_per_epoch(alexnet), 1)} s against {num(_seconds_per_epoch(lenet), 1)} s (×{num(seconds, 1)}); "
+        f"parameters: {_n_params(alexnet):,} against {_n_params(lenet):,} (×{num(params, 2)})",
+        f"1 エポックに {num(_seconds_per_epoch(alexnet), 1)} 秒 対 {num(_seconds_per_epoch(lenet), 1)} 秒(×{num(seconds, 1)})、"
+        f"パラメータ数 {_n_params(alexnet):,} 対 {_n_params(lenet):,}(×{num(params, 2)})",
+        {"time_ratio": seconds, "param_ratio": params},
+    )
+
+
+def _lenet_ahead(runs: Runs) -> Verdict:
     lenet, alexnet = acc_or_zero(runs["lenet"]), acc_or_zero(runs["alexnet"])
     return Verdict(
-        alexnet > lenet,
-        f"test accuracy after {NETS_EPOCHS} epochs: AlexNet {pct(alexnet)}, LeNet {pct(lenet)}",
-        f"{NETS_EPOCHS} エポック後のテスト精度: AlexNet {pct(alexnet)}、LeNet {pct(lenet)}",
-        {"alexnet": alexnet, "lenet": lenet},
+        lenet > alexnet,
+        f"test accuracy after epoch {runs['lenet'].spec['training']['epochs']}: LeNet {pct(lenet)}, AlexNet {pct(alexnet)}",
+        f"{runs['lenet'].spec['training']['epochs']} エポック後のテスト精度: LeNet {pct(lenet)}、AlexNet {pct(alexnet)}",
+        {"lenet": lenet, "alexnet": alexnet},
     )
 
 
 NETS_LESSON = Lesson(
     id="lenet_alexnet",
-    figure="8-x",
+    figure="7-27, 7-28",
     title_en="LeNet against a small AlexNet",
     title_ja="LeNet 対 小さな AlexNet",
     text_en=f"{NETS_LIMIT:,} Fashion-MNIST images, Adam, {NETS_EPOCHS} epochs: LeNet (2 conv, 2 pooling, 3 dense, ReLU) "
-    "against a small AlexNet (5 conv, LRN, 3 pooling, dropout, 3 dense).",
+    "against a small AlexNet (5 conv, LRN, 3 pooling, dropout, 3 dense), on this machine's CPU.",
     text_ja=f"Fashion-MNIST {NETS_LIMIT:,} 枚、Adam で {NETS_EPOCHS} エポック。LeNet(畳み込み2、プーリング2、全結合3、ReLU)と小さな "
-    "AlexNet(畳み込み5、LRN、プーリング3、ドロップアウト、全結合3)。",
-    expected_en="The deeper AlexNet, with ReLU, LRN and dropout, classifies better than LeNet.",
-    expected_ja="ReLU・LRN・ドロップアウトを備えた深い AlexNet の方が LeNet よりよく分類します。",
+    "AlexNet(畳み込み5、LRN、プーリング3、ドロップアウト、全結合3)を、このマシンの CPU で比べます。",
+    expected_en="AlexNet's depth costs many times LeNet's computation for every image; with a few thousand images and a "
+    "few CPU minutes the small LeNet is still ahead. Depth pays once there is data and compute to match (ch. 8: big data "
+    "and GPUs).",
+    expected_ja="AlexNet の深さは画像1枚ごとに LeNet の何倍もの計算を要します。数千枚と CPU で数分では、小さな LeNet の方がまだ上です。"
+    "深さが生きるのは、それに見合うデータと計算資源があるときです(8章: ビッグデータと GPU)。",
     minutes=2.0,
     charts=("test_accuracy", "loss"),
     variants=tuple(
@@ -138,10 +168,17 @@ NETS_LESSON = Lesson(
     ),
     rules=(
         Rule(
-            "deeper_better",
-            "AlexNet ends with the higher test accuracy",
-            "AlexNet の方がテスト精度が高い",
-            _deeper_better,
+            "alexnet_costs",
+            "an AlexNet epoch takes more than 3× as long as LeNet's",
+            "AlexNet の1エポックは LeNet の3倍超の時間がかかる",
+            _alexnet_costs,
+            ("lenet", "alexnet"),
+        ),
+        Rule(
+            "lenet_ahead",
+            "in this budget LeNet ends with the higher test accuracy",
+            "この予算では LeNet の方がテスト精度が高い",
+            _lenet_ahead,
             ("lenet", "alexnet"),
         ),
     ),
