@@ -28,6 +28,8 @@ function showView(name, { focus = false } = {}) {
     if (on && focus) tab.focus();
     document.getElementById(tab.getAttribute("aria-controls")).hidden = !on;
   }
+  // A plot drawn while its view was hidden (a language switch redraws them all) has no size: fit each to its box.
+  for (const el of document.getElementById(`view-${name}`)?.querySelectorAll(".js-plotly-plot") || []) window.Plotly?.Plots.resize(el);
   if (name === "play") refreshCharts();
   if (name === "compare") showHistory();
   if (name === "race") showRace();

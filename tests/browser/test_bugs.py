@@ -103,6 +103,13 @@ def test_a_language_switch_says_every_text_again(page):
         assert page.evaluate(ENGLISH_LEFT) == [], view
     page.click("#tab-play")
     expect(page.locator("#chart-loss .empty-note")).to_have_text("「学習開始」を押すと、学習に合わせてこのグラフが描かれます。")
+    # Switched back from another view: the plots redrawn while hidden fit their boxes when shown.
+    page.click("#tab-race")
+    page.click("#lang-btn")
+    page.wait_for_function("document.querySelector('#data-preview .legendtext')?.textContent === 'train'")  # redrawn, hidden
+    page.click("#tab-play")
+    sizes = page.evaluate("['#data-preview .main-svg', '#data-preview'].map(s => document.querySelector(s).getBoundingClientRect().width)")
+    assert sizes[0] <= sizes[1], sizes
 
 
 def race_names(page) -> list[str]:
