@@ -317,3 +317,63 @@ def test_the_budget_sizes_confusion_and_samples_and_holds_for_10000_epochs() -> 
     long = spec.model_copy(update={"training": spec.training.model_copy(update={"epochs": 10_000})})
     plan = EventPlan.for_job(long, check_spec(long))
     assert plan.bound() < EVENT_BUDGET and plan.extra_bytes >= 1001 * outcome
+
+
+# --- activation histograms on a shared range -----------------------------------------------------
+
+
+def relu_net(init: dict[str, Any], **probes: Any) -> JobSpec:
+    """The book's Fig 6-14 setup, reduced: five ReLU layers of 100 units, on digits."""
+    return make_spec(
+        dataset={"name": "digits", "train_limit": 300},
+        model={"layers": [{"type": "flatten"}] + [{"type": "dense", "units": 100, "activation": "relu", **init}] * 5, "output": {"activation": "softmax"}},
+        training={"epochs": 1, "batch_size": 32},
+        probes={"histogram_bins": 30, **probes},
+    )
+
+
+def test_relu_histograms_of_std_001_xavier_and_he_share_a_range_and_occupy_different_bins() -> None:
+    """One range for every hidden layer of all three runs (from the data, not the init); at epoch 0 std 0.01's deep
+    layers sit in the first bin, Xavier's spread shrinks with depth, He's fills the axis; exact zeros stand apart."""
+    hists = {}
+    for name, init in (("std", {"init": "normal", "init_std": 0.01}), ("xavier", {"init": "xavier"}), ("he", {"init": "he"})):
+        first = epochs_of(relu_net(init))[0]
+        hists[name] = [layer["activation"] for layer in first["layers"][:-1]]
+    edges = hists["std"][0]["hist"]["edges"]
+    assert edges[0] == 0.0 and edges[-1] == 2.0  # 4 x the digits' RMS (0.45), rounded up to 1, 2 or 5 x 10^k
+    assert all(act["hist"]["edges"] == edges for acts in hists.values() for act in acts)
+    top = {name: [max(i for i, c in enumerate(act["hist"]["counts"]) if c) for act in acts] for name, acts in hists.items()}
+    assert top["std"][1:] == [0, 0, 0, 0]
+    assert top["std"][4] < top["xavier"][4] < top["he"][4]
+    assert top["xavier"][0] > top["xavier"][4]  # Xavier's ReLU activations shrink with depth; He's keep their spread
+    for acts in hists.values():
+        for act in acts:
+            hist = act["hist"]
+            assert sum(hist["counts"]) + hist["zeros"] == 256 * 100  # the probe batch, zeros apart
+            assert hist["zeros"] / (256 * 100) == pytest.approx(act["dead_fraction"], abs=1e-5)
+
+
+def test_a_lesson_can_set_the_shared_range_and_its_limits() -> None:
+    first = epochs_of(relu_net({"init": "he"}, hist_range=5))[0]
+    assert all(layer["activation"]["hist"]["edges"][-1] == 5.0 for layer in first["layers"][:-1])
+    for bad in (0, -1, 1e5):
+        with pytest.raises(ValidationError) as err:
+            relu_net({}, hist_range=bad)
+        assert err.value.errors()[0]["loc"] == ("probes", "hist_range")
+
+
+def test_tanh_keeps_its_bounds_and_identity_layers_share_the_symmetric_range() -> None:
+    from nndojo.train.probes import nice_ceil
+
+    assert [nice_ceil(v) for v in (0.0, 0.3, 1.0, 1.8, 2.01, 7.0, 140.0)] == [1.0, 0.5, 1.0, 2.0, 5.0, 10.0, 200.0]
+    spec = make_spec(
+        model={
+            "layers": [{"type": "dense", "units": 8, "activation": "tanh"}, {"type": "dense", "units": 8, "activation": "identity"}],
+            "output": {"activation": "softmax"},
+        },
+        probes={"hist_range": 10},
+    )
+    first = epochs_of(spec)[0]
+    assert first["layers"][0]["activation"]["hist"]["edges"][::30] == [-1.0, 1.0]
+    assert first["layers"][1]["activation"]["hist"]["edges"][::30] == [-10.0, 10.0]
+    assert "zeros" not in first["layers"][1]["activation"]["hist"]

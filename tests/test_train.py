@@ -84,7 +84,8 @@ def test_event_stream_keeps_the_api_shape() -> None:
         assert sum(entry["weight_hist"]["counts"]) == n_weights
         assert len(entry["weight_hist"]["edges"]) == 13 and len(entry["weight_hist"]["counts"]) == 12
         assert entry["weight_hist"]["edges"] == layer(first, entry["name"])["weight_hist"]["edges"]  # bins fixed at epoch 0
-        assert sum(entry["activation"]["hist"]["counts"]) == 100 * (1 if entry["name"] == "output" else 8)  # probe batch = 100 samples
+        hist = entry["activation"]["hist"]
+        assert sum(hist["counts"]) + hist.get("zeros", 0) == 100 * (1 if entry["name"] == "output" else 8)  # probe batch = 100 samples
         assert entry["activation"]["hist"]["edges"] == layer(first, entry["name"])["activation"]["hist"]["edges"]
     assert layer(last, "dense_1")["activation"]["hist"]["edges"][0] == -1.0  # tanh's range
     assert layer(last, "dense_2")["activation"]["hist"]["edges"][0] == 0.0  # relu starts at zero

@@ -267,6 +267,13 @@ class ProbeSpec(Strict):
     unit_resolution: int = Field(
         20, ge=5, le=40, description="grid points a side of each hidden unit's output map (`units`: 2-D sets, layers of at most 32 units)"
     )
+    hist_range: float | None = Field(
+        None,
+        gt=0.0,
+        le=10_000.0,
+        description="R of the range [0, R] (ReLU) or [-R, R] that every hidden layer's unbounded activation histogram shares; "
+        "null: the smallest of 1, 2, 5 × 10^k at least 4 × the probe batch inputs' RMS",
+    )
 
 
 class JobSpec(Strict):

@@ -232,6 +232,7 @@ def train(
         bins=spec.probes.histogram_bins,
         chunk=chunk,
         outcomes=outcomes,
+        hist_range=spec.probes.hist_range,
     )
     del train_eval, test  # the probes hold them stacked into one tensor; no second copy on the device
     bounds = batch_bounds(n, tr.batch_size, merge_single)

@@ -2,6 +2,11 @@
 
 All measurements of one epoch are computed on the device under torch.no_grad() in eval mode, concatenated into one
 tensor and copied to the host once; only epoch 0 reads extra values (each histogram's range, fixed from then on).
+
+Activation histograms: a bounded activation (sigmoid, tanh, step) uses its bounds; every hidden layer's unbounded one
+(ReLU, leaky ReLU, identity, batchnorm) shares one range fixed by the spec and the data, never by the run's own values,
+so that std 0.01, Xavier and He nets of one lesson show visibly different pictures on the same axis (the book's Figs
+6-10 to 6-14); ReLU and step histograms count exact zeros apart (`zeros`), so the spike at 0 hides nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from nndojo.train.rounding import SIG_DIGITS, json_list, places, sig_array, sig_
 SMALL_WEIGHTS = 100  # layers with at most this many weights also send the values ("for tiny nets, the values")
 FILTER_VALUES = 2048  # first conv layers with at most this many weights send their filters
 HIST_BATCH_MAX = 1 << 21  # most values histogrammed in one batched op (it keeps four float vectors that long)
-HIST_MARGIN = 0.5  # epoch 0's range widened by this share of its span on each side
+HIST_MARGIN = 0.5  # epoch 0's range widened by this share of its span on each side (weights, the output layer)
+HIST_RANGE_SCALE = 4.0  # the shared activation range's default: this many times the probe inputs' RMS, rounded up
 BOUNDARY_DECIMALS = 2  # a heatmap shows no finer shade; 3 places made a 100-epoch job's events 1.9 MB, 2 places 1.6 MB
 UNIT_MAX = 32  # hidden layers of at most this many units send each unit's output map (`units`), as the diagram draws them
 
@@ -39,6 +45,14 @@ def _finite_range(values: Tensor) -> tuple[float, float]:
     else:
         return -1.0, 1.0
     return float(lo), float(hi)
+
+
+def nice_ceil(value: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k at least `value` (1 for none): histogram edges that read cleanly."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    decade = 10.0 ** math.floor(math.log10(value))
+    return next(step * decade for step in (1.0, 2.0, 5.0, 10.0) if step * decade >= value * (1 - 1e-9))
 
 
 @dataclass
@@ -127,6 +141,7 @@ class Probes:
         bins: int,
         chunk: int,
         outcomes: Outcomes | None = None,
+        hist_range: float | None = None,
     ):
         self.model, self.loss_fn, self.task = model, loss_fn, task
         # train, test and grid rows stacked into one input tensor: one forward pass an epoch serves all three
@@ -137,6 +152,10 @@ class Probes:
         # samples whose outputs each layer keeps: the probe batch, or its head where the layer is wide (bounded memory)
         self.keep = {info.name: min(self.probe_n, max(1, PROBE_VALUES // info.size)) for info in model.layer_infos}
         self.bins, self.chunk, self.outcomes = bins, chunk, outcomes
+        if hist_range is None:  # from the data the probes see, not from the init: a lesson's runs share it
+            probe = self.x[: self.probe_n].float()
+            hist_range = nice_ceil(HIST_RANGE_SCALE * float(probe.square().mean().sqrt()))
+        self.shared_range = hist_range
         self.classify = task == "classification"
         self.ranges: dict[str, tuple[float, float]] = {}
         self.edges: dict[str, list[float]] = {}
@@ -183,11 +202,15 @@ class Probes:
 
     def _range(self, key: str, values: Tensor, info: LayerInfo | None) -> tuple[float, float]:
         """A histogram's range, fixed (with its edges) the first time it is asked for (epoch 0): the activation's bounds if
-        it has them, else the values' range widened by HIST_MARGIN of its span; weights get a range symmetric about 0."""
+        it has them, the shared range for a hidden layer's unbounded activation, else (weights, an identity output) the
+        values' range widened by HIST_MARGIN of its span; weights get a range symmetric about 0."""
         if key in self.ranges:
             return self.ranges[key]
         if info is not None and info.bounded is not None:
             lo, hi = info.bounded
+        elif info is not None and info.name != "output":
+            r = self.shared_range
+            lo, hi = (0.0, r) if info.activation == "relu" else (-r, r)
         else:
             lo, hi = _finite_range(values)
             if info is None:  # weights
@@ -196,8 +219,7 @@ class Probes:
             span = hi - lo
             if span <= 1e-8 * max(1.0, abs(lo), abs(hi)):
                 lo, hi, span = lo - 1.0, hi + 1.0, 2.0
-            floor = info is not None and info.activation in ("relu", "step") and lo >= 0.0
-            lo, hi = (0.0 if floor else lo - HIST_MARGIN * span), hi + HIST_MARGIN * span
+            lo, hi = lo - HIST_MARGIN * span, hi + HIST_MARGIN * span
         self.ranges[key] = (lo, hi)
         self.edges[key] = sig_array(np.linspace(lo, hi, self.bins + 1), 4)
         return lo, hi
@@ -318,6 +340,8 @@ class Probes:
             if heavy:
                 slots["act_hist"] = len(hist_requests)
                 hist_requests.append((f"a:{info.name}", y, info))
+                if info.activation in DYING:  # exact zeros, in the first bin, are counted apart
+                    slots["zeros"] = raw.put((y == 0).sum())
                 if weight is not None:
                     slots["weight_hist"] = len(hist_requests)
                     hist_requests.append((f"w:{info.name}", weight, None))
@@ -356,7 +380,7 @@ class Probes:
         if info.activation in DYING:
             activation["dead_units"] = got["dead_units"]
         if "act_hist" in slots:
-            activation["hist"] = self._hist_json(host, *slots["act_hist"])
+            activation["hist"] = self._hist_json(host, *slots["act_hist"], zeros=host[slots["zeros"]][0] if "zeros" in slots else None)
         layer["activation"] = activation
         if "weights" in slots or "filters" in slots:
             shape = tuple(module.weight.shape)
@@ -407,5 +431,10 @@ class Probes:
             return z.astype(np.int64).tolist()
         return places(z, BOUNDARY_DECIMALS)
 
-    def _hist_json(self, host: np.ndarray, s: slice, key: str) -> dict[str, list]:
-        return {"edges": self.edges[key], "counts": host[s].astype(np.int64).tolist()}
+    def _hist_json(self, host: np.ndarray, s: slice, key: str, zeros: float | None = None) -> dict[str, Any]:
+        """edges and counts; with `zeros` (ReLU, step), the exact zeros leave the first bin for their own count."""
+        counts = host[s].astype(np.int64)
+        if zeros is None:
+            return {"edges": self.edges[key], "counts": counts.tolist()}
+        counts[0] -= int(zeros)
+        return {"edges": self.edges[key], "counts": counts.tolist(), "zeros": int(zeros)}
