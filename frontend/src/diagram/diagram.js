@@ -21,7 +21,7 @@ import { CLASS_COLORS } from "../charts/plot.js";
 import { Edges } from "./edges.js";
 import { addLayer, canChange, changeCount, removeLayer, setActivation } from "./edit.js";
 import { clearGrid, paintGrid } from "./heat.js";
-import { columns, featureGrid, maxAbs, shapeKey, snapshotAt, weightsByLayer } from "./model.js";
+import { COUNT_FIELD, columns, featureGrid, maxAbs, shapeKey, snapshotAt, weightsByLayer } from "./model.js";
 import { focusLayer } from "./focus.js";
 import { pinned, pin, onPin } from "./epoch.js";
 import { className } from "./mistakes.js";
@@ -184,12 +184,12 @@ function build() {
     stage.append(el);
     return { col, el, boxes, canvases };
   });
-  const layers = list.filter((c) => c.index !== null).length;
+  const layers = list.filter((c) => c.index !== null && COUNT_FIELD[c.type]).length; // flatten, pooling, dropout: no layer of units
   const tools = h(
     "div",
     { class: "nd-tools" },
     h("button", { type: "button", class: "btn small", id: "nd-add-layer", "data-key": "nd-add-layer", onclick: addLayer, title: t("diagram.addLayer") }, `+ ${t("diagram.layer")}`),
-    h("button", { type: "button", class: "btn small", id: "nd-remove-layer", "data-key": "nd-remove-layer", disabled: !layers, onclick: removeLayer, title: t("diagram.removeLayer") }, `− ${t("diagram.layer")}`),
+    h("button", { type: "button", class: "btn small", id: "nd-remove-layer", "data-key": "nd-remove-layer", disabled: !spec.model.layers.length, onclick: removeLayer, title: t("diagram.removeLayer") }, `− ${t("diagram.layer")}`),
     h("span", { class: "nd-layers" }, t("diagram.hiddenLayers", { n: layers })),
   );
   info = h("p", { class: "nd-info", id: "net-diagram-info" }, t(isPlanar(dinfo) ? "diagram.hint" : "diagram.hintImage"));

@@ -1,6 +1,7 @@
 // What an image network gets wrong: the fixed sample of test images with true and predicted class and confidence
 // (wrong ones marked), and the test set's confusion matrix. Both follow the newest epoch, or the one showEpoch pins.
-// Reads the events' `samples` and `confusion` (docs/api.md); either shape the server may send is accepted below.
+// Reads the events' `samples` (columns index, label, pred, prob; the pixels once a run) and `confusion` (rows: true
+// class), as docs/api.md describes them.
 
 import { h } from "../dom.js";
 import { getLang, onLang, t } from "../i18n.js";
@@ -22,51 +23,27 @@ export function className(dataset, i) {
   return t(`class.${dataset}.${i}`, {}, String(i));
 }
 
-const pickArr = (obj, ...keys) => keys.map((k) => obj[k]).find(Array.isArray) || [];
-const pickVal = (obj, ...keys) => keys.map((k) => obj[k]).find((v) => v !== undefined);
-
-/** samples as a list of {index, label, predicted, probability, image}; from columns or from a list of records. */
+/** samples ({index, label, pred, prob}: columns) as a list of {label, predicted, probability}. */
 export function sampleList(samples) {
-  if (!samples) return [];
-  if (Array.isArray(samples)) {
-    return samples.map((s) => ({
-      index: s.index,
-      label: pickVal(s, "label", "true", "target"),
-      predicted: pickVal(s, "predicted", "pred", "prediction"),
-      probability: confidence(pickVal(s, "probability", "confidence", "prob", "probabilities")),
-      image: pickVal(s, "image", "pixels") || null,
-    }));
-  }
-  const labels = pickArr(samples, "label", "labels", "true");
-  const predicted = pickArr(samples, "predicted", "pred", "prediction");
-  const probs = pickArr(samples, "probability", "probabilities", "confidence", "prob");
-  const images = pickArr(samples, "images", "pixels");
-  const index = pickArr(samples, "index", "indices");
-  return labels.map((label, i) => ({ index: index[i], label, predicted: predicted[i], probability: confidence(probs[i]), image: images[i] || null }));
+  if (!samples || !Array.isArray(samples.label)) return [];
+  return samples.label.map((label, i) => ({ label, predicted: samples.pred?.[i], probability: samples.prob?.[i] ?? null }));
 }
 
-/** The predicted class's probability: a number, or the largest of a probability vector. */
-function confidence(p) {
-  if (typeof p === "number") return p;
-  if (Array.isArray(p)) return p.reduce((m, v) => (typeof v === "number" && v > m ? v : m), 0);
-  return null;
+/** The sample images' pixels and shape: the server sends them once a run, on the first event with samples. */
+function pixelsOf(events) {
+  const ev = events.find((e) => e.samples && !Array.isArray(e.samples) && Array.isArray(e.samples.images));
+  return ev ? { images: ev.samples.images, shape: ev.samples.shape } : { images: [], shape: null };
 }
 
-function matrixOf(confusion) {
-  if (Array.isArray(confusion)) return confusion;
-  return confusion && Array.isArray(confusion.matrix) ? confusion.matrix : null;
-}
-
-function imageShape(samples, n) {
-  const shape = samples && !Array.isArray(samples) && samples.shape;
+function imageShape(shape, n) {
   if (Array.isArray(shape) && shape.length === 3) return shape;
   const side = Math.round(Math.sqrt(n));
   return [1, side, side];
 }
 
-function drawSamples(ev) {
+function drawSamples(ev, pixels) {
   const dataset = run.spec.dataset.name;
-  const list = sampleList(ev && ev.samples);
+  const list = sampleList(ev && ev.samples).map((item, i) => ({ ...item, image: pixels.images[i] || null }));
   if (!list.length) {
     grid.replaceChildren();
     return;
@@ -77,7 +54,7 @@ function drawSamples(ev) {
     const figure = h(
       "figure",
       { class: "nd-sample", "data-wrong": String(wrong), "data-label": s.label, "data-predicted": s.predicted },
-      s.image ? sampleCanvas(s.image, imageShape(ev.samples, s.image.length)) : h("span", { class: "nd-sample-noimg" }, className(dataset, s.label)),
+      s.image ? sampleCanvas(s.image, imageShape(pixels.shape, s.image.length)) : h("span", { class: "nd-sample-noimg" }, className(dataset, s.label)),
       // One short line under a small image: "4→9 62%" for a mistake (true → predicted), "✓7 98%" when right.
       h(
         "figcaption",
@@ -96,12 +73,12 @@ function drawSamples(ev) {
 
 function sampleCanvas(pixels, [c, hgt, wid]) {
   const canvas = h("canvas", { width: wid, height: hgt });
-  paintImage(canvas, pixels.flat ? pixels.flat(Infinity) : pixels, c, hgt, wid);
+  paintImage(canvas, pixels, c, hgt, wid);
   return canvas;
 }
 
 function drawConfusion(ev) {
-  const m = matrixOf(ev && ev.confusion);
+  const m = ev && Array.isArray(ev.confusion) ? ev.confusion : null;
   if (!m) {
     purge(matrix);
     matrix.replaceChildren();
@@ -152,14 +129,15 @@ function paint() {
   root.hidden = !image;
   if (!image) return;
   const fits = run && run.epochs && run.epochs.length && shapeKey(run.spec) === shapeKey(getSpec());
-  const snap = fits ? snapshotAt(run.richEvents || (run.last ? [run.last] : []), pinned()) : null;
+  const events = fits ? run.richEvents || (run.last ? [run.last] : []) : [];
+  const snap = fits ? snapshotAt(events, pinned()) : null;
   const s = snap && snap.samples;
   const c = snap && snap.confusion;
   note.textContent = !fits ? t("mistakes.waiting") : !s && !c ? t("mistakes.notYet") : t("mistakes.epoch", { e: (s || c).epoch });
   root.dataset.epoch = s || c ? String((s || c).epoch) : "";
   const lang = getLang();
   if (drawn.samples !== (s || null) || drawn.lang !== lang) {
-    if (s) drawSamples(s);
+    if (s) drawSamples(s, pixelsOf(events));
     else grid.replaceChildren();
     grid.dataset.epoch = s ? String(s.epoch) : "";
   }
