@@ -27,6 +27,7 @@ import { pinned, pin, onPin } from "./epoch.js";
 import { className } from "./mistakes.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
+const MAX_UNIT = 48; // px: a unit box of a small net (TensorFlow Playground's are about this size)
 const GRID_RES = 20; // the input features' pictures (the events' units grids are this coarse by default)
 const MIN_ZOOM = 0.75; // below this the boxes and labels get too small to tap and read: scroll instead
 
@@ -34,6 +35,7 @@ let root = null;
 let body = null; // the scrolling box
 let stage = null; // the positioned canvas the edges and columns live in
 let info = null;
+let epochLabel = null; // "epoch 12": which epoch the pictures show (the scrubber may pin an earlier one)
 let edges = null;
 let cols = []; // [{col, el, boxes: [element], canvases: [canvas|null]}]
 let run = null;
@@ -55,7 +57,7 @@ export function showEpoch(epoch) {
 function unitSize(list, toy) {
   if (!toy) return 16;
   const tallest = Math.max(1, ...list.filter((c) => c.perUnit).map((c) => c.count || 1));
-  return Math.max(10, Math.min(38, Math.floor(FIT_HEIGHT / tallest) - 4));
+  return Math.max(10, Math.min(MAX_UNIT, Math.floor(FIT_HEIGHT / tallest) - 4));
 }
 
 function activationMenu(col) {
@@ -192,10 +194,11 @@ function build() {
     h("button", { type: "button", class: "btn small", id: "nd-remove-layer", "data-key": "nd-remove-layer", disabled: !spec.model.layers.length, onclick: removeLayer, title: t("diagram.removeLayer") }, `− ${t("diagram.layer")}`),
     h("span", { class: "nd-layers" }, t("diagram.hiddenLayers", { n: layers })),
   );
+  epochLabel = h("span", { class: "nd-epoch", id: "net-diagram-epoch", "aria-live": "off" });
   info = h("p", { class: "nd-info", id: "net-diagram-info" }, t(isPlanar(dinfo) ? "diagram.hint" : "diagram.hintImage"));
   body = h("div", { class: "nd-body" }, stage);
   const focusKey = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset.key : null;
-  root.replaceChildren(h("div", { class: "nd-top" }, h("h2", { id: "net-diagram-title" }, t("diagram.title")), tools), body, info);
+  root.replaceChildren(h("div", { class: "nd-top" }, h("h2", { id: "net-diagram-title" }, t("diagram.title")), epochLabel, tools), body, info);
   if (focusKey) root.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
   edges = new Edges(stage);
   drawnFrom = new Map();
@@ -255,6 +258,7 @@ function paint() {
   const snap = events ? snapshotAt(events, pinned()) : null;
   root.dataset.epoch = snap && snap.units ? String(snap.units.epoch) : snap && snap.epoch !== null ? String(snap.epoch) : "";
   root.dataset.stale = String(Boolean(run && run.epochs && run.epochs.length && !events));
+  epochLabel.textContent = root.dataset.epoch ? `${t("chart.epoch")} ${root.dataset.epoch}` : "";
   for (const c of cols) {
     if (c.col.type === "input") continue;
     if (c.col.type === "output") paintOutput(c, snap && snap.boundary);
