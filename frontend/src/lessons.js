@@ -9,6 +9,7 @@ import { drawLessonCharts, lessonCharts } from "./charts/lesson.js";
 
 const FINAL = new Set(["completed", "failed", "cancelled", "diverged"]);
 const POLL_MS = 1000;
+const STORE_KEY = "nndojo.lesson"; // the lesson last run in this tab and its jobs: a reload finds its view again
 
 let root = null;
 let lessons = [];
@@ -29,6 +30,7 @@ async function runLesson(lesson) {
   replies.forEach((reply, i) => {
     if (reply.status === "fulfilled") active.jobs[lesson.variants[i].id] = reply.value.id;
   });
+  remember();
   const refused = replies.find((reply) => reply.status === "rejected");
   if (refused) active.error = t("lessons.submitFailed", { msg: refused.reason instanceof ApiError ? refused.reason.message : String(refused.reason) });
   draw();
@@ -40,7 +42,7 @@ async function runLesson(lesson) {
 async function poll() {
   const run = active;
   if (!run) return;
-  const needEvents = run.lesson.charts.some((c) => c === "activation_histograms" || c === "filters");
+  const needEvents = run.lesson.charts.some((c) => ["activation_histograms", "filters", "boundary"].includes(c));
   await Promise.all(
     Object.entries(run.jobs).map(async ([variant, id]) => {
       const state = run.runs[variant] || (run.runs[variant] = { metrics: null, status: "queued", first: null, last: null });
@@ -57,6 +59,7 @@ async function poll() {
         }
       } catch (err) {
         state.error = err.message;
+        if (err instanceof ApiError && err.status === 404) Object.assign(state, { status: "failed", done: true }); // deleted since
       }
     }),
   );
@@ -171,9 +174,28 @@ function draw() {
   if (active && charts) drawLessonCharts(charts, active);
 }
 
+function remember() {
+  try {
+    sessionStorage.setItem(STORE_KEY, JSON.stringify({ lesson: active.lesson.id, jobs: active.jobs }));
+  } catch {
+    /* storage off: the view lasts until a reload */
+  }
+}
+
+function recall() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || "null");
+    const lesson = saved && lessons.find((l) => l.id === saved.lesson);
+    if (lesson) active = { lesson, jobs: saved.jobs || {}, runs: {}, verdicts: null, error: null, submitting: false };
+  } catch {
+    /* nothing remembered */
+  }
+}
+
 export function mountLessons(el, list) {
   root = el;
   lessons = list;
+  recall();
   draw();
   onLang(() => {
     charts = null; // titles and axis words are drawn in the language
@@ -182,10 +204,10 @@ export function mountLessons(el, list) {
   window.nndojo = Object.assign(window.nndojo || {}, { lessonJobs: () => (active ? { ...active.jobs } : null) });
 }
 
-/** The tab was opened: redraw at the visible size, and follow runs still going. */
+/** The tab was opened: redraw at the visible size, and follow runs still going (or read a remembered lesson's). */
 export function showLessons() {
   draw();
-  if (active && Object.values(active.runs).some((r) => !r.done)) {
+  if (active && !active.submitting && Object.keys(active.jobs).some((v) => !(active.runs[v] && active.runs[v].done))) {
     clearTimeout(pollTimer);
     poll();
   }

@@ -2,7 +2,7 @@
 // curves, the gradient by depth, each layer's activation histogram at epoch 0 (all layers of all variants on one shared
 // range per activation, as the book draws them), and the first filters at epoch 0 beside the trained ones.
 
-import { paintImage } from "../data.js";
+import { loadPreview, paintImage, pointTraces } from "../data.js";
 import { h } from "../dom.js";
 import { getLang, t } from "../i18n.js";
 import { findFilters } from "./filters.js";
@@ -20,8 +20,9 @@ const CURVES = {
 /** The cards for a lesson's charts, in its order; drawLessonCharts fills them. */
 export function lessonCharts(lesson) {
   const cards = lesson.charts.map((kind) => {
-    const body = h("div", { class: kind === "filters" ? "lesson-filters" : kind === "activation_histograms" ? "lesson-hists" : "plot" });
-    const el = h("article", { class: `chart-card${kind === "activation_histograms" || kind === "filters" ? " wide" : ""}`, "data-chart": kind }, h("h3", {}, t(`lessons.chart.${kind}`)), body);
+    const body = h("div", { class: { filters: "lesson-filters", activation_histograms: "lesson-hists", boundary: "lesson-boundaries" }[kind] || "plot" });
+    const wide = ["activation_histograms", "filters", "boundary"].includes(kind);
+    const el = h("article", { class: `chart-card${wide ? " wide" : ""}`, "data-chart": kind }, h("h3", {}, t(`lessons.chart.${kind}`)), body);
     return { kind, el, body };
   });
   return { lessonId: lesson.id, cards, el: h("div", { class: "charts lesson-charts" }, cards.map((c) => c.el)) };
@@ -33,6 +34,7 @@ export function drawLessonCharts(charts, active) {
     else if (card.kind === "grad_depth") gradDepth(card, active);
     else if (card.kind === "activation_histograms") histograms(card, active);
     else if (card.kind === "filters") filters(card, active);
+    else if (card.kind === "boundary") boundaries(card, active);
   }
 }
 
@@ -163,4 +165,48 @@ function filterCanvas(f, i) {
   const canvas = h("canvas", { width: kw, height: kh, title: `#${i + 1}` });
   paintImage(canvas, slice.map((x) => x / scale), c === 3 ? 3 : 1, kh, kw, { signed: true });
   return canvas;
+}
+
+/** Orange for class 0, white at 0.5, blue for class 1, as the playground's boundary. */
+const BINARY = [
+  [0, "#f59322"],
+  [0.5, "#f7f7f7"],
+  [1, "#0877bd"],
+];
+
+/** Each variant's decision boundary at its last epoch, side by side, under the same data points. */
+function boundaries(card, active) {
+  const rows = variants(active);
+  if (!card.figures) {
+    card.figures = rows.map(({ v }) => {
+      const plot = h("div", { class: "plot boundary-plot" });
+      return { el: h("figure", { class: "boundary-figure", "data-variant": v.id }, h("figcaption", {}, label(v)), plot), plot };
+    });
+    card.body.replaceChildren(...card.figures.map((f) => f.el));
+    const { dataset } = rows[0].v.spec;
+    loadPreview(dataset, rows[0].v.spec.seed)
+      .then((points) => {
+        card.points = points;
+        drawBoundaries(card, rows);
+      })
+      .catch(() => {}); // the boundaries still show without their points
+  }
+  drawBoundaries(card, rows);
+}
+
+function drawBoundaries(card, rows) {
+  rows.forEach(({ run }, i) => {
+    const b = run && run.done && run.last && run.last.boundary;
+    const target = card.figures[i];
+    if (!b || !b.z) return;
+    const heat = { type: "heatmap", x: b.x, y: b.y, z: b.z, showscale: false, hoverinfo: "skip", opacity: 0.75, zsmooth: "best", colorscale: BINARY, zmin: 0, zmax: 1 };
+    const range = [b.x[0], b.x.at(-1)];
+    const layout = baseLayout({
+      showlegend: false,
+      margin: { l: 28, r: 6, t: 4, b: 24 },
+      xaxis: { range, zeroline: false, showgrid: false, constrain: "domain" },
+      yaxis: { range: [b.y[0], b.y.at(-1)], zeroline: false, showgrid: false, scaleanchor: "x", constrain: "domain" },
+    });
+    draw(target.plot, [heat, ...(card.points ? pointTraces(card.points, "classification", { size: 4 }) : [])], layout);
+  });
 }
