@@ -18,12 +18,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load
 
 from nndojo.datasets.toy import GENERATORS
-from nndojo.export.data import toy_generator_source
+from nndojo.datasets.upload import Upload, parse_upload
+from nndojo.export.data import csv_name, toy_generator_source
 from nndojo.export.ja import JA
 from nndojo.export.notebook import notebook_file
 from nndojo.export.python import Run, python_file
@@ -125,14 +127,76 @@ SPECS: dict[str, dict[str, Any]] = {
         seed=1,
     ),
 }
+
+
+def csv_rows(seed: int, n: int) -> list[list[float]]:
+    generator = np.random.default_rng(seed)
+    return generator.normal(0.0, [1.0, 30.0, 0.01], (n, 3)).round(4).tolist()
+
+
+def iris_like() -> bytes:
+    """Text classes, an id column that is not a feature, columns on very different scales, a blank last line."""
+    lines = ["id,width,length,tiny,kind"]
+    for i, (a, b, c) in enumerate(csv_rows(1, 60)):
+        kind = ["setosa", "versicolor", "virginica"][(a > 0) + (b > 10)]
+        lines.append(f"{i},{a},{b},{c}, {kind}")
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def whole_classes() -> bytes:
+    """Integer classes written as 1.0 or 2, semicolons, two features: a plane."""
+    lines = ["x;y;class"]
+    for a, b, _ in csv_rows(2, 50):
+        lines.append(f"{a};{b / 30};{'1.0' if a * b > 0 else 2}")
+    return "\n".join(lines).encode()
+
+
+def prices() -> bytes:
+    """A regression: the target is a number."""
+    lines = ["rooms,area,age,price"]
+    for a, b, c in csv_rows(3, 40):
+        lines.append(f"{a},{b},{c},{3 * a + b / 10 + 100 * c}")
+    return "\n".join(lines).encode()
+
+
+# An uploaded CSV (nndojo.datasets.upload): the file, its parse options and the rest of a spec for it.
+UPLOADED: dict[str, tuple[bytes, str, dict[str, Any], dict[str, Any]]] = {
+    "csv-classes": (
+        iris_like(),
+        "kind",
+        {"features": ["width", "length", "tiny"]},
+        spec(
+            "csv classes",
+            {"test_fraction": 0.3},
+            [{"type": "dense", "units": 6, "activation": "relu"}],
+            "softmax",
+            {"epochs": 3, "batch_size": 8, "optimizer": {"name": "adam", "lr": 0.02}},
+        ),
+    ),
+    "csv-plane": (
+        whole_classes(),
+        "class",
+        {},
+        spec("csv plane", {"train_limit": 20}, [{"type": "dense", "units": 4}], "sigmoid", {"epochs": 3, "batch_size": 5, "optimizer": {"name": "sgd", "lr": 0.1}}),
+    ),
+    "csv-regression": (
+        prices(),
+        "price",
+        {"task": "regression"},
+        spec("csv prices", {}, [{"type": "dense", "units": 5, "activation": "tanh"}], "identity", {"epochs": 3, "batch_size": 4, "loss": "mse", "optimizer": {"name": "rmsprop", "lr": 0.01}}),
+    ),
+}
+for key, upload_case in UPLOADED.items():
+    SPECS[key] = upload_case[3]
 LANGS = {name: "ja" if i % 2 else "en" for i, name in enumerate(SPECS)}
 
 
-def train_in_process(spec_dict: dict[str, Any]) -> tuple[str, dict[str, Any], bytes]:
+def train_in_process(spec_dict: dict[str, Any], upload: Upload | None = None) -> tuple[str, dict[str, Any], bytes]:
     """The trainer's status, last epoch event and kept weights."""
     events: list[dict[str, Any]] = []
     kept: list[bytes] = []
-    status = train(JobSpec.model_validate(spec_dict), events.append, keep=lambda model: kept.append(weights_bytes(model)), device="cpu", threads=1)
+    keep = lambda model: kept.append(weights_bytes(model))  # noqa: E731
+    status = train(JobSpec.model_validate(spec_dict), events.append, keep=keep, device="cpu", threads=1, upload=upload)
     assert events[-1]["type"] == "status" and len(kept) == 1, "keep runs once, before the final status event"
     return status, [e for e in events if e["type"] == "epoch"][-1], kept[0]
 
@@ -157,15 +221,22 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SimpleNamesp
     runs: dict[str, SimpleNamespace] = {}
     args: list[str] = []
     for name, spec_dict in SPECS.items():
-        status, last, weights = train_in_process(spec_dict)
+        upload = None
+        if name in UPLOADED:
+            raw, target, options, _ = UPLOADED[name]
+            upload = parse_upload(raw, name, target, **options)
+            (folder / csv_name(upload.title)).write_bytes(raw)  # the user's own file, beside the exported one
+            spec_dict = {**spec_dict, "dataset": {**spec_dict["dataset"], "name": upload.name}}
+        status, last, weights = train_in_process(spec_dict, upload)
         run = Run("0123456789abcdef0123456789abcdef", spec_dict["name"], status, last["epoch"])
-        code = python_file(JobSpec.model_validate(spec_dict), run, LANGS[name])  # type: ignore[arg-type]
+        code = python_file(JobSpec.model_validate(spec_dict), run, LANGS[name], upload and upload.meta())  # type: ignore[arg-type]
         script, weights_file = folder / f"{name}.py", folder / f"{name}.safetensors"
         script.write_text(code, encoding="utf-8")
         weights_file.write_bytes(weights)
         runs[name] = SimpleNamespace(status=status, last=last, code=code, script=script, weights=weights)
         args += [str(script), str(weights_file)]
-    done = subprocess.run([sys.executable, "-c", RUNNER, *args], capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", RUNNER, *args], capture_output=True, text=True, timeout=240, env=env, cwd=folder)
     assert done.returncode == 0, done.stderr[-4000:]
     for block in done.stdout.split("=== ")[1:]:
         path, _, output = block.partition("\n")
@@ -214,6 +285,8 @@ def test_the_exported_files_pass_the_linter_and_read_in_the_chosen_language(expo
     header = exported["sgd"].code.splitlines()[0]
     assert header == '# NN Dojo: the run "sgd spiral with a newline", exported as plain PyTorch.', "user text stays one comment line"
     assert "batches[-2:] = [(batches[-2][0], len(x_train))]" in exported["momentum"].code, "51 samples in 10s: the lone last one merged"
+    assert "CLASSES = ['setosa', 'versicolor', 'virginica']" in exported["csv-classes"].code
+    assert "str(int(float(row[target])))" in exported["csv-plane"].code, "whole-number classes: 1.0 is class '1'"
 
 
 def test_every_comment_has_its_japanese() -> None:
@@ -303,6 +376,18 @@ def test_the_endpoints_follow_the_read_rules(server: SimpleNamespace, jobkit: Si
     stopped = owner.get(f"/api/jobs/{running['id']}/export/weights")
     assert stopped.status_code == 200 and "head.weight" in load(stopped.content), "a stopped run keeps its weights as they were"
     assert "# The run stopped (cancelled)" in owner.get(f"/api/jobs/{running['id']}/export/python").text
+
+    upload = owner.post("/api/datasets", files={"file": ("prices.csv", prices(), "text/csv")}, data={"target": "price", "task": "regression"})
+    assert upload.status_code == 201, upload.text
+    model = {"layers": spec_dict["model"]["layers"], "output": {"activation": "identity"}}
+    on_csv = owner.post("/api/jobs", json={**spec_dict, "dataset": {"name": upload.json()["name"]}, "model": model, "training": {**spec_dict["training"], "loss": "mse"}}).json()
+    jobkit.wait_final(owner, on_csv["id"])
+    code = owner.get(f"/api/jobs/{on_csv['id']}/export/python").text
+    assert "DATA_FILE = Path('prices.csv')" in code and "TARGET = 'price'" in code
+    assert owner.delete(f"/api/datasets/{upload.json()['name']}").status_code == 200
+    gone = owner.get(f"/api/jobs/{on_csv['id']}/export/python")
+    assert gone.status_code == 409 and gone.json()["detail"]["code"] == "upload_deleted"
+    assert owner.get(f"/api/jobs/{on_csv['id']}/export/weights").status_code == 200, "the weights need no file"
 
     assert owner.delete(f"/api/jobs/{job['id']}").status_code == 200
     assert owner.get(f"{base}/weights").status_code == 404

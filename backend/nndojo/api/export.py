@@ -2,17 +2,21 @@
 
 Who may export: whoever may read the run (nndojo.api.access.ReadableJob). When: once it has ended. The code exists
 for every ended run (it is the spec's: a stopped or failed run's code trains the whole spec); the weights exist where
-the trainer itself ended the run (completed, diverged, cancelled, or stopped by a time limit), as they were then.
+the trainer itself ended the run (completed, diverged, cancelled, or stopped by a time limit), as they were then. A run
+on an uploaded set exports code that reads the user's own CSV, described by the upload's entry (its columns and
+classes, never its data); once the upload is deleted that is unknown, and the code is 409.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from nndojo.api.access import ReadableJob
-from nndojo.api.deps import ManagerDep
+from nndojo.api.deps import ManagerDep, UploadsDep
+from nndojo.export.data import UploadGone
 from nndojo.export.notebook import notebook_file
 from nndojo.export.python import Run, python_file
 from nndojo.jobs.store import FINAL_STATUSES
@@ -23,7 +27,7 @@ router = APIRouter(prefix="/api/jobs", tags=["export"])
 Lang = Annotated[Literal["en", "ja"], Query(description="the language of the code's comments and the notebook's headings")]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "no job with this id, or not one the caller may see; for weights also: the run kept none"},
-    409: {"description": "the run has not ended yet (detail.code `run_not_finished`)"},
+    409: {"description": "the run has not ended yet (detail.code `run_not_finished`), or its uploaded set was deleted (`upload_deleted`)"},
 }
 
 
@@ -41,26 +45,36 @@ def ended(job: dict[str, Any]) -> Run:
     return Run.of(job)
 
 
+def code_of(job: dict[str, Any], uploads: UploadsDep, make: Callable[..., str], run: Run, lang: str) -> str:
+    """The exported code; a run on an upload that is gone cannot say how to read its file: 409."""
+    spec = JobSpec.model_validate(job["spec"])
+    try:
+        return make(spec, run, lang, uploads.get(spec.dataset.name))
+    except UploadGone as exc:
+        raise HTTPException(
+            409,
+            {"msg": "the uploaded data set this run trained on has been deleted, so its code cannot be written", "code": "upload_deleted"},
+        ) from exc
+
+
 def attachment(body: str | bytes, media_type: str, filename: str) -> Response:
     """A download: the browser saves it under `filename` (ASCII letters, digits, -, _ and a dot: safe unquoted)."""
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/{job_id}/export/python", responses={200: {"content": {"text/x-python": {}}}, **RESPONSES})
-async def export_python(job: ReadableJob, lang: Lang = "en") -> Response:
+async def export_python(job: ReadableJob, uploads: UploadsDep, lang: Lang = "en") -> Response:
     """One self-contained .py file: the data, the model as a plain torch.nn.Module, the optimiser, loss and schedule,
     and a loop that prints each epoch's train and test loss (and accuracy); on the CPU it reproduces the run's numbers."""
     run = ended(job)
-    code = python_file(JobSpec.model_validate(job["spec"]), run, lang)
-    return attachment(code, "text/x-python; charset=utf-8", f"{run.slug}.py")
+    return attachment(code_of(job, uploads, python_file, run, lang), "text/x-python; charset=utf-8", f"{run.slug}.py")
 
 
 @router.get("/{job_id}/export/notebook", responses={200: {"content": {"application/x-ipynb+json": {}}}, **RESPONSES})
-async def export_notebook(job: ReadableJob, lang: Lang = "en") -> Response:
+async def export_notebook(job: ReadableJob, uploads: UploadsDep, lang: Lang = "en") -> Response:
     """The same as a Jupyter notebook (nbformat 4): setup, the data with a plot, the model, training, the loss curve."""
     run = ended(job)
-    text = notebook_file(JobSpec.model_validate(job["spec"]), run, lang)
-    return attachment(text, "application/x-ipynb+json; charset=utf-8", f"{run.slug}.ipynb")
+    return attachment(code_of(job, uploads, notebook_file, run, lang), "application/x-ipynb+json; charset=utf-8", f"{run.slug}.ipynb")
 
 
 @router.get("/{job_id}/export/weights", responses={200: {"content": {"application/octet-stream": {}}}, **RESPONSES})

@@ -12,10 +12,11 @@ import inspect
 import itertools
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from nndojo.datasets import toy
-from nndojo.datasets.info import DATASETS, IDX_FILES
-from nndojo.export.snippet import Lang, Snippet, translate
+from nndojo.datasets.info import IDX_FILES, dataset_info
+from nndojo.export.snippet import Lang, Snippet, one_line, translate
 from nndojo.spec import models as m
 
 
@@ -115,6 +116,58 @@ SOME_TRAIN = Snippet(
     """
 )
 
+TABLE = Snippet(
+    """
+    # your uploaded data "$title": put the CSV file you uploaded beside this one (or change the path)
+    DATA_FILE = Path($file)
+    FEATURES = $features  # the feature columns, in the order the network takes them
+    TARGET = $target  # the column to predict$classes
+
+
+    def read_csv(path):
+        # the file as the server read it: UTF-8 text, a header row, then one row per sample (blank rows skipped);
+        # the separator is the one the header has most of: comma, semicolon or tab
+        text = path.read_text(encoding="utf-8-sig")
+        separator = max(",;\\t", key=text.split("\\n", 1)[0].count)
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if any(field.strip() for field in row)]
+        header = [name.strip() for name in rows[0]]
+        where, target = [header.index(name) for name in FEATURES], header.index(TARGET)
+        x = np.array([[float(row[i]) for i in where] for row in rows[1:]], dtype=np.float32)
+        return x, $labels
+
+
+    rng = np.random.default_rng(SEED)  # every random number of the data comes from this generator
+    x, y = read_csv(DATA_FILE)
+    order = rng.permutation(len(x))  # shuffle, then split: the first part trains, the rest tests
+    x, y = x[order], y[order]
+    n_test = min(max(round(len(x) * $test_fraction), 1), len(x) - 1)
+    n_train = len(x) - n_test
+    keep = $keep
+    # each column standardised with the training part's mean and standard deviation (a constant one only centred)
+    shift = x[:keep].mean(axis=0, dtype=np.float64)
+    spread = x[:keep].std(axis=0, dtype=np.float64)
+    scale = np.where(spread > 0, spread, 1.0)
+    x_train, y_train = torch.from_numpy(((x[:keep] - shift) / scale).astype(np.float32)), torch.from_numpy(y[:keep].copy())
+    x_test, y_test = torch.from_numpy(((x[n_train:] - shift) / scale).astype(np.float32)), torch.from_numpy(y[n_train:].copy())
+    print(f"{len(x_train)} training and {len(x_test)} test samples")
+    """
+)
+CLASSES = Snippet("CLASSES = $classes  # class i is CLASSES[i], numbered as the server numbered them")
+CLASS_LABELS = {
+    "text": "np.array([CLASSES.index(row[target].strip()) for row in rows[1:]], dtype=np.int64)",
+    "whole": "np.array([CLASSES.index(str(int(float(row[target])))) for row in rows[1:]], dtype=np.int64)",
+    "number": "np.array([float(row[target]) for row in rows[1:]], dtype=np.float32)",
+}
+TABLE_PLOT = Snippet(
+    """
+    # the training samples by their first two feature columns (as in the file), coloured by their label
+    go.Figure(
+        go.Scatter(x=x[:keep, 0], y=x[:keep, $second], mode="markers", marker={"color": y[:keep], "colorscale": "RdBu", "showscale": True}),
+        layout={"title": "training data", "xaxis_title": FEATURES[0], "yaxis_title": FEATURES[$second], "width": 520, "height": 480},
+    )
+    """
+)
+
 TOY_PLOT = Snippet(
     """
     # the training points, coloured by their label
@@ -197,7 +250,7 @@ def feature_expressions() -> dict[str, str]:
 
 def _toy(spec: m.JobSpec, lang: Lang) -> Part:
     ds = spec.dataset
-    info = DATASETS[ds.name]
+    info = dataset_info(ds.name)
     expressions = [feature_expressions()[f] for f in ds.features]
     used = [x for x in ("x1", "x2") if any(_uses(e, x) for e in expressions)]
     columns = "\n".join(f"    {x} = p[:, {i}].astype(np.float64)" for i, x in enumerate(("x1", "x2")) if x in used)
@@ -231,7 +284,7 @@ def _digits(spec: m.JobSpec, lang: Lang) -> Part:
 
 def _idx(spec: m.JobSpec, lang: Lang) -> Part:
     ds = spec.dataset
-    info = DATASETS[ds.name]
+    info = dataset_info(ds.name)
     shipped = info.shipped_split[0] if info.shipped_split else 0
     if ds.train_limit is None or ds.train_limit >= shipped:
         train_idx = ALL_TRAIN.render(lang)
@@ -250,9 +303,45 @@ def _idx(spec: m.JobSpec, lang: Lang) -> Part:
     return Part(("import gzip", "from pathlib import Path", "import numpy as np", "import torch"), code)
 
 
-def data_part(spec: m.JobSpec, lang: Lang) -> Part:
-    """The code that makes x_train, y_train, x_test and y_test as the trainer's load_dataset does."""
-    info = DATASETS[spec.dataset.name]
+def csv_name(title: str) -> str:
+    """The uploaded file's likely name, from the upload's title (the file's name unless the uploader gave one)."""
+    stem = "".join(ch if ch.isalnum() or ch in "-_. " else "_" for ch in title).strip(" .") or "data"
+    return stem if stem.lower().endswith(".csv") else f"{stem}.csv"
+
+
+def _table(spec: m.JobSpec, lang: Lang, upload: dict[str, Any]) -> Part:
+    ds = spec.dataset
+    classes: list[str] | None = upload["classes"]
+    if classes is None:
+        labels = CLASS_LABELS["number"]
+    else:  # integer labels were numbered by value, written as whole numbers ("1.0" is class "1")
+        labels = CLASS_LABELS["whole" if all(c.lstrip("-").isdigit() for c in classes) else "text"]
+    code = TABLE.render(
+        lang,
+        title=one_line(upload["title"]),
+        file=repr(csv_name(upload["title"])),
+        features=repr(list(upload["features"])),
+        target=repr(upload["target"]),
+        classes="\n" + CLASSES.render(lang, classes=repr(classes)) if classes is not None else "",
+        labels=labels,
+        test_fraction=repr(ds.test_fraction),
+        keep="n_train" if ds.train_limit is None else f"min(n_train, {ds.train_limit})",
+    )
+    return Part(("import csv", "import io", "from pathlib import Path", "import numpy as np", "import torch"), code)
+
+
+class UploadGone(LookupError):
+    """The uploaded set a run trained on is no longer on the server: its columns and classes are not known."""
+
+
+def data_part(spec: m.JobSpec, lang: Lang, upload: dict[str, Any] | None = None) -> Part:
+    """The code that makes x_train, y_train, x_test and y_test as the trainer's load_dataset does; an uploaded set's
+    entry (title, target, features, classes) says how to read its CSV."""
+    if spec.dataset.name.startswith("upload-"):
+        if upload is None:
+            raise UploadGone(spec.dataset.name)
+        return _table(spec, lang, upload)
+    info = dataset_info(spec.dataset.name)
     if info.kind == "toy2d":
         return _toy(spec, lang)
     if spec.dataset.name == "digits":
@@ -260,9 +349,11 @@ def data_part(spec: m.JobSpec, lang: Lang) -> Part:
     return _idx(spec, lang)
 
 
-def plot_part(spec: m.JobSpec, lang: Lang) -> Part:
-    """The notebook's look at the data: the 2-D points, or the first images."""
-    info = DATASETS[spec.dataset.name]
-    if info.kind == "toy2d":
+def plot_part(spec: m.JobSpec, lang: Lang, upload: dict[str, Any] | None = None) -> Part:
+    """The notebook's look at the data: the 2-D points, the first images, or an upload's first two columns."""
+    if upload is not None:
+        second = 1 if len(upload["features"]) > 1 else 0
+        return Part(("import plotly.graph_objects as go",), TABLE_PLOT.render(lang, second=second))
+    if dataset_info(spec.dataset.name).kind == "toy2d":
         return Part(("import plotly.graph_objects as go",), TOY_PLOT.render(lang))
     return Part(("import plotly.graph_objects as go", "from plotly.subplots import make_subplots"), IMAGE_PLOT.render(lang))

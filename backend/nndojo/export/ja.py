@@ -47,6 +47,22 @@ JA: dict[str, str] = {
     "train_limit: a random $limit of them": "train_limit: そのうち無作為に $limit 枚",
     "the training points, coloured by their label": "訓練データの点。色はラベル",
     "the first 12 training images and their labels": "最初の 12 枚の訓練画像とそのラベル",
+    'your uploaded data "$title": put the CSV file you uploaded beside this one (or change the path)': (
+        "アップロードしたデータ「$title」: アップロードした CSV ファイルをこのファイルと同じ場所に置いてください（またはパスを書き換える）"
+    ),
+    "the feature columns, in the order the network takes them": "特徴量の列。ネットワークに入る順番",
+    "the column to predict$classes": "予測する列$classes",
+    "class i is CLASSES[i], numbered as the server numbered them": "クラス i は CLASSES[i]。番号の付け方はサーバーと同じ",
+    "the file as the server read it: UTF-8 text, a header row, then one row per sample (blank rows skipped);": (
+        "サーバーと同じ読み方: UTF-8 のテキストで、見出しの行の後に 1 サンプル 1 行（空行は飛ばす）。"
+    ),
+    "the separator is the one the header has most of: comma, semicolon or tab": "区切り文字は見出しの行に一番多いもの: カンマ、セミコロン、タブ",
+    "each column standardised with the training part's mean and standard deviation (a constant one only centred)": (
+        "各列を訓練データの平均と標準偏差で標準化（値が一定の列は平均を引くだけ）"
+    ),
+    "the training samples by their first two feature columns (as in the file), coloured by their label": (
+        "訓練サンプルを最初の 2 つの特徴量の列（ファイルの値のまま）で描く。色はラベル"
+    ),
     # toy.py's own comments (the export copies its generators)
     "points float64 (N, 2), labels: int64 classes or float64 targets": "点は float64 (N, 2)、ラベルは int64 のクラスか float64 の目標値",
     "the playground's plots and regressions cover [-6, 6]²": "Playground の図と回帰は [-6, 6]² の範囲",

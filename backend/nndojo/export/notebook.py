@@ -51,10 +51,10 @@ def _cell(kind: str, name: str, source: str) -> dict[str, Any]:
     return cell
 
 
-def notebook(spec: m.JobSpec, run: Run, lang: Lang) -> dict[str, Any]:
+def notebook(spec: m.JobSpec, run: Run, lang: Lang, upload: dict[str, Any] | None = None) -> dict[str, Any]:
     """The notebook as nbformat 4.5 JSON: setup, data and its plot, model, training, loss curve."""
-    settings, data, model, training = sections(spec, lang)
-    plot = plot_part(spec, lang)
+    settings, data, model, training = sections(spec, lang, upload)
+    plot = plot_part(spec, lang, upload)
     curve = Part(("import plotly.graph_objects as go",), LOSS_CURVE.render(lang))
     parts = [settings, data, plot, model, training, curve]
     imports = import_block(parts, "\n\n".join(part.code for part in parts))
@@ -80,5 +80,5 @@ def notebook(spec: m.JobSpec, run: Run, lang: Lang) -> dict[str, Any]:
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}
 
 
-def notebook_file(spec: m.JobSpec, run: Run, lang: Lang) -> str:
-    return json.dumps(notebook(spec, run, lang), ensure_ascii=False, indent=1) + "\n"
+def notebook_file(spec: m.JobSpec, run: Run, lang: Lang, upload: dict[str, Any] | None = None) -> str:
+    return json.dumps(notebook(spec, run, lang, upload), ensure_ascii=False, indent=1) + "\n"

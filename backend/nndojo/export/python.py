@@ -100,12 +100,13 @@ def needs(spec: m.JobSpec, lang: Lang) -> str:
     return "・".join(names) if lang == "ja" else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def sections(spec: m.JobSpec, lang: Lang) -> tuple[Part, Part, Part, Part]:
-    """Settings, data, model and training: the parts both the .py file and the notebook are made of."""
+def sections(spec: m.JobSpec, lang: Lang, upload: dict[str, Any] | None = None) -> tuple[Part, Part, Part, Part]:
+    """Settings, data, model and training: the parts both the .py file and the notebook are made of (`upload`: the
+    entry of the uploaded set the spec names)."""
     settings = Part(
         ("import torch",), SETTINGS.render(lang, seed=spec.seed, epochs=spec.training.epochs, lr=repr(spec.training.optimizer.lr))
     )
-    return settings, data_part(spec, lang), model_part(spec, lang), training_part(spec, lang)
+    return settings, data_part(spec, lang, upload), model_part(spec, lang), training_part(spec, lang)
 
 
 def header(spec: m.JobSpec, run: Run, lang: Lang, filename: str | None) -> str:
@@ -119,9 +120,9 @@ def header(spec: m.JobSpec, run: Run, lang: Lang, filename: str | None) -> str:
     return "\n".join(lines)
 
 
-def python_file(spec: m.JobSpec, run: Run, lang: Lang) -> str:
+def python_file(spec: m.JobSpec, run: Run, lang: Lang, upload: dict[str, Any] | None = None) -> str:
     """The whole .py file."""
-    parts = list(sections(spec, lang))
+    parts = list(sections(spec, lang, upload))
     body = "\n\n\n".join(part.code for part in parts)
     weights = WEIGHTS.render(lang, weights=f"{run.slug}.safetensors")
     pieces = [header(spec, run, lang, f"{run.slug}.py"), import_block(parts, body), body, weights]

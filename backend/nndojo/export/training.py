@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from nndojo.datasets.info import DATASETS, train_test_sizes
+from nndojo.datasets.info import dataset_info, train_test_sizes
 from nndojo.export.data import Part
 from nndojo.export.model import penalised_weights, shape_report
 from nndojo.export.snippet import Lang, Snippet
@@ -254,7 +254,7 @@ def _indent(code: str, spaces: int) -> str:
 
 
 def _loss(spec: m.JobSpec, lang: Lang, n_out: int) -> str:
-    task = DATASETS[spec.dataset.name].task
+    task = dataset_info(spec.dataset.name).task
     activation = spec.model.output.activation
     if spec.training.loss == "cross_entropy":
         if activation != "sigmoid":
@@ -316,7 +316,7 @@ def training_part(spec: m.JobSpec, lang: Lang) -> Part:
     """Loss, optimiser, schedule and the loop that prints each epoch's train and test loss (and accuracy)."""
     report = shape_report(spec)
     tr = spec.training
-    task = DATASETS[spec.dataset.name].task
+    task = dataset_info(spec.dataset.name).task
     n_out = output_units(spec)
     n_train, _ = train_test_sizes(spec.dataset.name, spec.dataset.n_samples, spec.dataset.test_fraction, spec.dataset.train_limit)
     merge_single = any(s.type == "batchnorm" and math.prod(s.in_shape[1:]) == 1 for s in report.layers)
