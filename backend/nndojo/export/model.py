@@ -7,10 +7,14 @@ load_state_dict under the same names, and the first weights are drawn from torch
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from nndojo.export.data import Part
 from nndojo.export.snippet import Lang, Snippet
 from nndojo.spec import models as m
 from nndojo.spec.check import LayerShape, Limits, ShapeReport, check_spec, layer_names
+from nndojo.spec.layers import KINDS
 
 MODEL = Snippet(
     """
@@ -136,28 +140,34 @@ def _shape(shape: tuple[int, ...]) -> str:
     return " × ".join(map(str, shape))
 
 
+def _dense(layer: m.DenseLayer, shape: LayerShape) -> list[str]:
+    bias = "" if layer.bias else ", bias=False"
+    return [_initialised(f"nn.Linear({shape.in_shape[0]}, {layer.units}{bias})", layer.init, layer.init_std), ACTIVATIONS[layer.activation]]
+
+
+def _conv2d(layer: m.Conv2dLayer, shape: LayerShape) -> list[str]:
+    conv = f"nn.Conv2d({shape.in_shape[0]}, {layer.filters}, kernel_size={layer.kernel_size}, stride={layer.stride}, padding={layer.padding})"
+    return [_initialised(conv, layer.init, layer.init_std), ACTIVATIONS[layer.activation]]
+
+
+# Each layer type's modules as code, as nn.build.MODULES makes them (the first holds its parameters): the export's side
+# of spec.layers.KINDS, so a new layer type is exported (or the server does not start) rather than a 500 on export.
+MODULES: dict[str, Callable[[Any, LayerShape], list[str]]] = {
+    "dense": _dense,
+    "conv2d": _conv2d,
+    "maxpool2d": lambda layer, shape: [f"nn.MaxPool2d({layer.kernel_size}, stride={layer.stride or layer.kernel_size})"],
+    "avgpool2d": lambda layer, shape: [f"nn.AvgPool2d({layer.kernel_size}, stride={layer.stride or layer.kernel_size})"],
+    "flatten": lambda layer, shape: ["nn.Flatten()"],
+    "dropout": lambda layer, shape: [f"nn.Dropout({layer.p!r})"],
+    "batchnorm": lambda layer, shape: [f"nn.BatchNorm{2 if len(shape.in_shape) == 3 else 1}d({shape.in_shape[0]})"],
+    "lrn": lambda layer, shape: [f"LocalResponseNorm({layer.size}, {layer.alpha!r}, {layer.beta!r}, {layer.k!r})"],
+    "activation": lambda layer, shape: [ACTIVATIONS[layer.activation]],
+}
+assert set(MODULES) == set(KINDS), "every layer kind has its exported code"
+
+
 def _modules(layer: m.Layer, shape: LayerShape) -> list[str]:
-    """The torch modules of one hidden layer, as nn.build.MODULES makes them (the first holds its parameters)."""
-    if isinstance(layer, m.DenseLayer):
-        bias = "" if layer.bias else ", bias=False"
-        return [_initialised(f"nn.Linear({shape.in_shape[0]}, {layer.units}{bias})", layer.init, layer.init_std), ACTIVATIONS[layer.activation]]
-    if isinstance(layer, m.Conv2dLayer):
-        conv = f"nn.Conv2d({shape.in_shape[0]}, {layer.filters}, kernel_size={layer.kernel_size}, stride={layer.stride}, padding={layer.padding})"
-        return [_initialised(conv, layer.init, layer.init_std), ACTIVATIONS[layer.activation]]
-    if isinstance(layer, m.MaxPool2dLayer | m.AvgPool2dLayer):
-        kind = "MaxPool2d" if isinstance(layer, m.MaxPool2dLayer) else "AvgPool2d"
-        return [f"nn.{kind}({layer.kernel_size}, stride={layer.stride or layer.kernel_size})"]
-    if isinstance(layer, m.FlattenLayer):
-        return ["nn.Flatten()"]
-    if isinstance(layer, m.DropoutLayer):
-        return [f"nn.Dropout({layer.p!r})"]
-    if isinstance(layer, m.BatchNormLayer):
-        return [f"nn.BatchNorm{2 if len(shape.in_shape) == 3 else 1}d({shape.in_shape[0]})"]
-    if isinstance(layer, m.LRNLayer):
-        return [f"LocalResponseNorm({layer.size}, {layer.alpha!r}, {layer.beta!r}, {layer.k!r})"]
-    if isinstance(layer, m.ActivationLayer):
-        return [ACTIVATIONS[layer.activation]]
-    raise ValueError(f"layer type {layer.type!r} has no export")
+    return MODULES[layer.type](layer, shape)
 
 
 def shape_report(spec: m.JobSpec) -> ShapeReport:

@@ -269,22 +269,14 @@ def _loss(spec: m.JobSpec, lang: Lang, n_out: int) -> str:
     return SQUARES.render(lang, activation=activation, activated=OUTPUTS[activation], difference=difference)
 
 
+OPTIMIZERS = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adagrad": ADAGRAD, "adadelta": ADADELTA, "rmsprop": RMSPROP, "adam": ADAM}
+assert set(OPTIMIZERS) == {model.model_fields["name"].default for model in m.OPTIMIZER_MODELS}, "every optimiser has its exported code"
+assert set(SCHEDULES) == {model.model_fields["name"].default for model in m.SCHEDULE_MODELS}, "every schedule has its exported code"
+
+
 def _optimizer(opt: m.Optimizer, lang: Lang) -> str:
-    if isinstance(opt, m.SGD):
-        return SGD.render(lang)
-    if isinstance(opt, m.Momentum):
-        return MOMENTUM.render(lang, momentum=repr(opt.momentum))
-    if isinstance(opt, m.Nesterov):
-        return NESTEROV.render(lang, momentum=repr(opt.momentum))
-    if isinstance(opt, m.AdaGrad):
-        return ADAGRAD.render(lang, eps=repr(opt.eps))
-    if isinstance(opt, m.Adadelta):
-        return ADADELTA.render(lang, rho=repr(opt.rho), eps=repr(opt.eps))
-    if isinstance(opt, m.RMSProp):
-        return RMSPROP.render(lang, rho=repr(opt.rho), eps=repr(opt.eps))
-    if isinstance(opt, m.Adam):
-        return ADAM.render(lang, beta1=repr(opt.beta1), beta2=repr(opt.beta2), eps=repr(opt.eps))
-    raise ValueError(f"optimizer {opt.name!r} has no export")
+    """The optimiser's code, its hyper-parameters (all but lr, which LEARNING_RATE holds) filled in."""
+    return OPTIMIZERS[opt.name].render(lang, **{key: repr(value) for key, value in opt.model_dump().items() if key not in ("name", "lr")})
 
 
 def _epoch(spec: m.JobSpec, lang: Lang, bounds: list[tuple[int, int]]) -> str:
@@ -330,11 +322,8 @@ def training_part(spec: m.JobSpec, lang: Lang) -> Part:
         pieces.append(EVALUATE.render(lang, returned="loss_fn(z, y).item(), None"))
     pieces.append(_optimizer(tr.optimizer, lang))
     if tr.lr_schedule is not None:
-        s = tr.lr_schedule
-        values = {"gamma": repr(s.gamma)} if not isinstance(s, m.CosineSchedule) else {}
-        if isinstance(s, m.StepSchedule):
-            values["step_size"] = str(s.step_size)
-        pieces.append(SCHEDULES[s.name].render(lang, **values))
+        schedule = tr.lr_schedule.model_dump()
+        pieces.append(SCHEDULES[schedule.pop("name")].render(lang, **{key: repr(value) for key, value in schedule.items()}))
     if tr.l1 or tr.l2:
         pieces.append(PENALISED.render(lang, weights=", ".join(penalised_weights(spec))))
     loop = LOOP.render(
