@@ -8,7 +8,6 @@ owner_id, class_id and shared as jobs do.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -27,8 +26,7 @@ class Uploads:
     def __init__(self, store: UploadStore):
         self.store = store
         self.entries: dict[str, dict[str, Any]] = {}
-        self._blobs: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._blobs: OrderedDict[str, bytes] = OrderedDict()  # touched on the event loop only
         for entry in store.entries():
             self._keep(entry)
 
@@ -39,8 +37,7 @@ class Uploads:
     def _drop(self, name: str) -> None:
         self.entries.pop(name, None)
         forget(name)
-        with self._lock:
-            self._blobs.pop(name, None)
+        self._blobs.pop(name, None)
 
     def get(self, name: str) -> dict[str, Any] | None:
         return self.entries.get(name)
@@ -53,16 +50,14 @@ class Uploads:
 
     async def blob(self, name: str) -> bytes | None:
         """The packed upload a job takes to its worker (nndojo.datasets.upload.unpack reads it)."""
-        with self._lock:
-            if name in self._blobs:
-                self._blobs.move_to_end(name)
-                return self._blobs[name]
+        if name in self._blobs:
+            self._blobs.move_to_end(name)
+            return self._blobs[name]
         blob = await asyncio.to_thread(self.store.blob, name)
-        if blob is not None and name in self.entries:
-            with self._lock:
-                self._blobs[name] = blob
-                while len(self._blobs) > BLOB_CACHE:
-                    self._blobs.popitem(last=False)
+        if blob is not None and name in self.entries:  # not deleted meanwhile
+            self._blobs[name] = blob
+            while len(self._blobs) > BLOB_CACHE:
+                self._blobs.popitem(last=False)
         return blob
 
     async def load(self, name: str) -> Upload | None:
