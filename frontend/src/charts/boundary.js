@@ -54,7 +54,8 @@ export function boundaryChart() {
         // an upload's two columns keep their names, and their own scales (heights and weights need not share a unit)
         xaxis: { range, zeroline: false, showgrid: false, constrain: "domain", title: { text: run.axes?.[0] ?? "x1" } },
         yaxis: { range: yrange, zeroline: false, showgrid: false, scaleanchor: run.axes ? undefined : "x", constrain: "domain", title: { text: run.axes?.[1] ?? "x2" } },
-        annotations: [{ xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "bottom", showarrow: false, text: `${t("chart.epoch")} ${run.boundaryEpoch ?? run.latestEpoch}` }],
+        // Inside the plot's corner: above it, the legend's class keys wrap into it on a narrow card.
+        annotations: [{ xref: "paper", yref: "paper", x: 1, y: 1, xanchor: "right", yanchor: "top", showarrow: false, bgcolor: "rgba(255,255,255,.8)", text: `${t("chart.epoch")} ${run.boundaryEpoch ?? run.latestEpoch}` }],
       }),
     );
   };
