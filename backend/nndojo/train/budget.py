@@ -29,7 +29,7 @@ from nndojo.spec.check import ShapeReport
 from nndojo.spec.layers import KINDS
 from nndojo.spec.memory import PROBE_BATCH, PROBE_VALUES
 from nndojo.train.outcomes import SAMPLES, outcomes_apply
-from nndojo.train.probes import FILTER_VALUES, SMALL_WEIGHTS, unit_layers
+from nndojo.train.probes import FILTER_VALUES, sends_weights, unit_layers
 
 EVENT_BUDGET = 20_000_000  # bytes of events a job stores at most
 PLAN_BUDGET = 18_000_000  # what the plan fills: the estimates' margin, and the status and control events
@@ -137,7 +137,7 @@ def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
         values = math.prod(shape.out_shape)
         weights = shape.in_shape[0] if shape.type == "batchnorm" else shape.n_params  # batchnorm's histogram is of its scale
         heavy += _hist_bytes(bins, weights) + _hist_bytes(bins, min(PROBE_BATCH * values, max(PROBE_VALUES, values)))
-        if shape.type == "dense" and shape.in_shape[0] * shape.out_shape[0] <= SMALL_WEIGHTS:  # its weights and biases
+        if shape.type == "dense" and sends_weights(shape.in_shape[0], shape.out_shape[0]):  # its weights and biases
             heavy += (shape.n_params + 4 * shape.out_shape[0]) * NUMBER_BYTES
         if shape.type == "conv2d" and first_conv:
             first_conv = False

@@ -35,6 +35,13 @@ BOUNDARY_DECIMALS = 2  # a heatmap shows no finer shade; 3 places made a 100-epo
 UNIT_MAX = 32  # hidden layers of at most this many units send each unit's output map (`units`), as the diagram draws them
 
 
+def sends_weights(n_in: int, n_out: int) -> bool:
+    """Whether a dense layer's entry carries its weights and biases: tiny layers (SMALL_WEIGHTS), and every layer the
+    network diagram draws unit by unit on both sides (at most UNIT_MAX inputs and outputs, 1,024 weights), whose
+    edges show each weight's sign and size. train.budget counts them with this same rule."""
+    return n_in * n_out <= SMALL_WEIGHTS or max(n_in, n_out) <= UNIT_MAX
+
+
 def _finite_range(values: Tensor) -> tuple[float, float]:
     """min and max of the finite values, (-1, 1) if none: without boolean indexing, whose index tensor costs 8 bytes a value."""
     finite = torch.isfinite(values)
@@ -345,7 +352,7 @@ class Probes:
                 if weight is not None:
                     slots["weight_hist"] = len(hist_requests)
                     hist_requests.append((f"w:{info.name}", weight, None))
-                if isinstance(module, nn.Linear) and weight is not None and weight.numel() <= SMALL_WEIGHTS:
+                if isinstance(module, nn.Linear) and weight is not None and sends_weights(weight.shape[1], weight.shape[0]):
                     slots["weights"] = vals.put(weight)
                     if module.bias is not None:
                         slots["bias"] = vals.put(module.bias)
