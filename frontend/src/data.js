@@ -265,7 +265,9 @@ export function pointTraces(data, task, { size = 5, crange = null } = {}) {
     legendKey(t("data.train"), { size: 7, color: KEY_GREY, line: { width: 0.6, color: "#fff" } }),
     legendKey(t("data.test"), { size: 7, color: "rgba(0,0,0,0)", line: { width: 1.5, color: KEY_GREY } }),
   );
-  for (let c = 0; c < Math.min(classes, CLASS_COLORS.length); c += 1) traces.push(legendKey(t("chart.class", { n: c }), { size: 9, symbol: "square", color: CLASS_COLORS[c] }));
+  // an upload's classes by the labels its file gives them (cat, dog), the built-in sets' by number
+  const named = (c) => data.class_names?.[c] ?? t("chart.class", { n: c });
+  for (let c = 0; c < Math.min(classes, CLASS_COLORS.length); c += 1) traces.push(legendKey(named(c), { size: 9, symbol: "square", color: CLASS_COLORS[c] }));
   return traces;
 }
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_helpers import train_and_wait
+from browser_helpers import legend_texts, train_and_wait
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_uploads import classification_csv, regression_csv
@@ -41,6 +41,8 @@ def test_a_classification_and_a_regression_csv_train_from_the_page(page, tmp_pat
     small_run(page, 15)
     assert train_and_wait(page) == "completed"
     page.wait_for_selector("#chart-boundary .main-svg")  # two columns: the boundary is drawn, over the data's range
+    assert legend_texts(page, "#chart-boundary")[-2:] == ["cat", "dog"]
+    assert page.evaluate("document.querySelector('#chart-boundary .js-plotly-plot').layout.xaxis.title.text") == "height"
     page.screenshot(path=artifacts / "upload-classification-1440.png")
 
     prices = tmp_path / "prices.csv"
@@ -51,6 +53,8 @@ def test_a_classification_and_a_regression_csv_train_from_the_page(page, tmp_pat
     assert page.locator("#data-preview table th").all_inner_texts() == ["a", "b", "c", "price"]
     small_run(page, 20)
     assert train_and_wait(page) == "completed"
+    hint = "With more than two input columns there is no plane to picture each unit on: layers are drawn whole."
+    assert page.locator("#net-diagram-info").inner_text().startswith(hint)
     page.screenshot(path=artifacts / "upload-regression-1440.png")
 
 

@@ -28,6 +28,7 @@ import { className } from "./mistakes.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
 const MAX_UNIT = 48; // px: a unit box of a small net (TensorFlow Playground's are about this size)
+const IO_UNIT = 36; // px: inputs and outputs at least this large when a hidden layer's units are smaller
 const GRID_RES = 20; // the input features' pictures (the events' units grids are this coarse by default)
 const MIN_ZOOM = 0.75; // below this the boxes and labels get too small to tap and read: scroll instead
 
@@ -54,10 +55,13 @@ export function showEpoch(epoch) {
 
 /** Box size for a column's units: as large as the tallest column of pictures allows. Output units without pictures
  * (image sets: there is no plane to draw) are small class swatches. */
-function unitSize(list, toy) {
+function unitSize(list, col, toy) {
   if (!toy) return 16;
-  const tallest = Math.max(1, ...list.filter((c) => c.perUnit).map((c) => c.count || 1));
-  return Math.max(10, Math.min(MAX_UNIT, Math.floor(FIT_HEIGHT / tallest) - 4));
+  const fit = (n) => Math.floor(FIT_HEIGHT / Math.max(1, n)) - 4;
+  const hidden = list.filter((c) => c.perUnit && c.index !== null).map((c) => c.count || 1);
+  const uniform = Math.max(10, Math.min(MAX_UNIT, fit(Math.max(1, ...hidden, col.count || 1))));
+  // The inputs and the output stay readable beside a tall hidden layer (TensorFlow Playground's have room to).
+  return col.index === null ? Math.max(uniform, Math.min(MAX_UNIT, IO_UNIT, fit(col.count))) : uniform;
 }
 
 function activationMenu(col) {
@@ -171,7 +175,7 @@ function build() {
     if (col.perUnit) {
       const units = [];
       for (let i = 0; i < col.count; i += 1) {
-        const { box, canvas } = unitBox(col, i, unitSize(list, isPlanar(dinfo)), spec.dataset.name);
+        const { box, canvas } = unitBox(col, i, unitSize(list, col, isPlanar(dinfo)), spec.dataset.name);
         boxes.push(box);
         canvases.push(canvas);
         units.push(box);
@@ -195,7 +199,7 @@ function build() {
     h("span", { class: "nd-layers" }, t("diagram.hiddenLayers", { n: layers })),
   );
   epochLabel = h("span", { class: "nd-epoch", id: "net-diagram-epoch", "aria-live": "off" });
-  info = h("p", { class: "nd-info", id: "net-diagram-info" }, t(isPlanar(dinfo) ? "diagram.hint" : "diagram.hintImage"));
+  info = h("p", { class: "nd-info", id: "net-diagram-info" }, t(isPlanar(dinfo) ? "diagram.hint" : dinfo.kind === "tabular" ? "diagram.hintTable" : "diagram.hintImage"));
   body = h("div", { class: "nd-body" }, stage);
   const focusKey = document.activeElement && root.contains(document.activeElement) ? document.activeElement.dataset.key : null;
   root.replaceChildren(h("div", { class: "nd-top" }, h("h2", { id: "net-diagram-title" }, t("diagram.title")), epochLabel, tools), body, info);
