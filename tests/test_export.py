@@ -25,10 +25,10 @@ from safetensors.torch import load
 
 from nndojo.datasets.toy import GENERATORS
 from nndojo.datasets.upload import Upload, parse_upload
-from nndojo.export.data import csv_name, toy_generator_source
+from nndojo.export.data import csv_name, plot_part, toy_generator_source
 from nndojo.export.ja import JA
 from nndojo.export.notebook import notebook_file
-from nndojo.export.python import Run, python_file
+from nndojo.export.python import Run, import_block, python_file
 from nndojo.export.snippet import SNIPPETS, comments
 from nndojo.export.weights import weights_bytes
 from nndojo.spec.models import JobSpec
@@ -204,12 +204,15 @@ def train_in_process(spec_dict: dict[str, Any], upload: Upload | None = None) ->
 RUNNER = textwrap.dedent(
     """
     import runpy, sys
+    from pathlib import Path
     from safetensors.torch import load_file
     for script, weights in zip(sys.argv[1::2], sys.argv[2::2]):
         print(f"=== {script}", flush=True)
         g = runpy.run_path(script, run_name="__main__")
         g["model"].load_state_dict(load_file(weights))  # strict: every name of the exported module, and no other
         print("weights", *g["evaluate"](g["x_test"], g["y_test"]), flush=True)
+        exec(Path(script).with_suffix(".plot").read_text(), g)  # the notebook's look at the data, on this data
+        print("plot", type(g["fig"]).__name__, len(g["fig"].data), flush=True)
     """
 )
 
@@ -231,6 +234,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SimpleNamesp
         run = Run("0123456789abcdef0123456789abcdef", spec_dict["name"], status, last["epoch"])
         code = python_file(JobSpec.model_validate(spec_dict), run, LANGS[name], upload and upload.meta())  # type: ignore[arg-type]
         script, weights_file = folder / f"{name}.py", folder / f"{name}.safetensors"
+        plot = plot_part(JobSpec.model_validate(spec_dict), "en", upload and upload.meta())
+        script.with_suffix(".plot").write_text(f"{import_block([plot], plot.code)}\n{plot.code}\n", encoding="utf-8")
         script.write_text(code, encoding="utf-8")
         weights_file.write_bytes(weights)
         runs[name] = SimpleNamespace(status=status, last=last, code=code, script=script, weights=weights)
@@ -261,8 +266,9 @@ def test_the_exported_file_prints_the_runs_final_metrics(exported: dict[str, Sim
 
 
 @pytest.mark.parametrize("name", list(SPECS))
-def test_the_kept_weights_load_into_the_exported_module(exported: dict[str, SimpleNamespace], name: str) -> None:
-    """load_state_dict (strict) takes the server's file, and the module then measures the run's final test numbers."""
+def test_the_kept_weights_load_and_the_data_plot_draws(exported: dict[str, SimpleNamespace], name: str) -> None:
+    """load_state_dict (strict) takes the server's file, and the module then measures the run's final test numbers; the
+    notebook's data plot runs on the file's data (2-D points, digit images, an upload's columns)."""
     run = exported[name]
     found = re.search(r"^weights (\S+) (\S+)$", run.output, re.MULTILINE)
     assert found, run.output
@@ -270,6 +276,8 @@ def test_the_kept_weights_load_into_the_exported_module(exported: dict[str, Simp
     assert close(loss, run.last["test"]["loss"]) and close(accuracy, run.last["test"]["accuracy"])
     names = set(load(run.weights))
     assert "head.weight" in names and all(n.startswith(("body.", "head.")) for n in names)
+    plotted = re.search(r"^plot Figure (\d+)$", run.output, re.MULTILINE)
+    assert plotted and int(plotted[1]) >= 1, "the notebook's data plot draws this data"
 
 
 def test_the_exported_files_pass_the_linter_and_read_in_the_chosen_language(exported: dict[str, SimpleNamespace]) -> None:

@@ -161,20 +161,22 @@ CLASS_LABELS = {
 TABLE_PLOT = Snippet(
     """
     # the training samples by their first two feature columns (as in the file), coloured by their label
-    go.Figure(
+    fig = go.Figure(
         go.Scatter(x=x[:keep, 0], y=x[:keep, $second], mode="markers", marker={"color": y[:keep], "colorscale": "RdBu", "showscale": True}),
         layout={"title": "training data", "xaxis_title": FEATURES[0], "yaxis_title": FEATURES[$second], "width": 520, "height": 480},
     )
+    fig
     """
 )
 
 TOY_PLOT = Snippet(
     """
     # the training points, coloured by their label
-    go.Figure(
+    fig = go.Figure(
         go.Scatter(x=points[:keep, 0], y=points[:keep, 1], mode="markers", marker={"color": labels[:keep], "colorscale": "RdBu", "showscale": True}),
         layout={"title": "training data", "xaxis_title": "x1", "yaxis_title": "x2", "width": 520, "height": 480},
     )
+    fig
     """
 )
 IMAGE_PLOT = Snippet(
@@ -184,6 +186,7 @@ IMAGE_PLOT = Snippet(
     for i in range(12):
         fig.add_trace(go.Heatmap(z=x_train[i, 0].numpy()[::-1], colorscale="gray_r", showscale=False), row=i // 6 + 1, col=i % 6 + 1)
     fig.update_xaxes(visible=False).update_yaxes(visible=False).update_layout(height=320)
+    fig
     """
 )
 

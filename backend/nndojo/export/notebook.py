@@ -17,10 +17,11 @@ from nndojo.spec import models as m
 LOSS_CURVE = Snippet(
     """
     # the loss after each epoch, on the training and the test set
-    go.Figure(
+    fig = go.Figure(
         [go.Scatter(x=[h["epoch"] for h in history], y=[h[key] for h in history], name=key) for key in ("train_loss", "test_loss")],
         layout={"xaxis_title": "epoch", "yaxis_title": "loss", "height": 400},
     )
+    fig
     """
 )
 
