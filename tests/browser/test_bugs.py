@@ -96,7 +96,7 @@ ENGLISH_LEFT = """async () => {
 def test_a_language_switch_says_every_text_again(page):
     page.click("#lang-btn")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
-    for view in ("play", "compare", "race"):
+    for view in ("play", "compare", "race", "lessons"):
         page.click(f"#tab-{view}")
         if view == "race":
             page.wait_for_function("(document.querySelector('#race-plot').data || []).length > 1")
@@ -108,8 +108,10 @@ def test_a_language_switch_says_every_text_again(page):
     page.click("#lang-btn")
     page.wait_for_function("document.querySelector('#data-preview .legendtext')?.textContent === 'train'")  # redrawn, hidden
     page.click("#tab-play")
-    sizes = page.evaluate("['#data-preview .main-svg', '#data-preview'].map(s => document.querySelector(s).getBoundingClientRect().width)")
-    assert sizes[0] <= sizes[1], sizes
+    page.wait_for_function(
+        "document.querySelector('#data-preview .main-svg').getBoundingClientRect().width <= "
+        "document.querySelector('#data-preview').getBoundingClientRect().width"
+    )
 
 
 def race_names(page) -> list[str]:
