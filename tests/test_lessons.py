@@ -14,7 +14,7 @@ import torch
 
 from nndojo.datasets import DatasetUnavailable
 from nndojo.lessons import LESSONS, evaluate, get_lesson, presets
-from nndojo.lessons.model import Lesson
+from nndojo.lessons.model import Lesson, Run
 from nndojo.lessons.presets import EXAMPLES
 from nndojo.lessons.runs import run_from_events
 from nndojo.spec.check import check_spec
@@ -129,3 +129,11 @@ def test_verdicts_over_stored_jobs_equal_the_trainers_own(api_client: Any, jobki
     served = reply.json()["verdicts"]
     assert all(v["state"] == "pass" for v in served), served
     assert served == evaluate(lesson, run_lesson(lesson, {}, eval_limit=None))  # the same numbers, the same words
+
+
+def test_a_failed_or_cancelled_run_leaves_its_verdicts_void() -> None:
+    lesson = get_lesson("step")
+    assert lesson is not None
+    cancelled = Run(spec=lesson.variants[0].spec, metrics={}, first=None, last=None, status="cancelled")
+    verdicts = evaluate(lesson, {"step": cancelled, "sigmoid": None})
+    assert [(v["state"], v["ended"]) for v in verdicts] == [("void", ["step"]), ("void", ["step"])]

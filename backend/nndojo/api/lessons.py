@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from nndojo.api.access import CallerDep, missing
 from nndojo.api.deps import ManagerDep, body_errors
 from nndojo.jobs.manager import JobManager
-from nndojo.lessons import LESSONS, Run, evaluate, get_lesson, presets
+from nndojo.lessons import FINAL, LESSONS, Run, evaluate, get_lesson, presets
 from nndojo.spec import JobSpec
 
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
@@ -71,7 +71,10 @@ def same_experiment(job_spec: dict[str, Any], variant_spec: dict[str, Any]) -> b
 
 
 async def read_run(manager: JobManager, job: dict[str, Any]) -> Run:
-    """A job as a verdict reads it: its metrics columns and its first and last epoch events, from the store."""
+    """A job as a verdict reads it: its metrics columns and its first and last epoch events, from the store; a job still
+    going decides nothing yet, so nothing of it is read (the page asks every second while a lesson runs)."""
+    if job["status"] not in FINAL:
+        return Run(spec=job["spec"], metrics={}, first=None, last=None, status=job["status"])
     metrics = await manager.metrics(job["id"], -1)
     seqs = metrics.get("seq") or []
     first = last = None

@@ -116,19 +116,24 @@ class Lesson:
         }
 
 
-FINAL = ("completed", "diverged")  # a cancelled or failed run decides nothing
+FINAL = ("completed", "diverged")  # what a verdict is decided on
+VOID = ("failed", "cancelled")  # ended without the numbers: a verdict that needs such a run is never decided
 
 
 def evaluate(lesson: Lesson, runs: dict[str, Run | None]) -> list[dict[str, Any]]:
-    """Each rule's verdict over the runs given; `pending` while a run it reads is missing or still going."""
+    """Each rule's verdict over the runs given; `pending` while a run it reads is missing or still going, `void` when
+    one of them failed or was cancelled."""
     out = []
     for rule in lesson.rules:
         given = {v: runs.get(v) for v in rule.needs}
-        if any(run is None or run.status not in FINAL for run in given.values()):
-            unfinished = [v for v, run in given.items() if run is None or run.status not in FINAL]
-            out.append(
-                {"id": rule.id, "state": "pending", "text": {"en": rule.claim_en, "ja": rule.claim_ja}, "values": {}, "waiting": unfinished}
-            )
+        claim = {"en": rule.claim_en, "ja": rule.claim_ja}
+        ended = [v for v, run in given.items() if run is not None and run.status in VOID]
+        if ended:
+            out.append({"id": rule.id, "state": "void", "text": claim, "values": {}, "ended": ended})
+            continue
+        unfinished = [v for v, run in given.items() if run is None or run.status not in FINAL]
+        if unfinished:
+            out.append({"id": rule.id, "state": "pending", "text": claim, "values": {}, "waiting": unfinished})
             continue
         verdict = rule.decide({v: run for v, run in given.items() if run is not None})
         out.append(verdict.as_dict(rule.id))
