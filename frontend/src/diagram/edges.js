@@ -88,9 +88,11 @@ export class Edges {
       let title = path.querySelector("title");
       if (typeof v === "number" && Number.isFinite(v)) {
         const f = Math.abs(v) / scales.get(name);
+        // Many edges between two columns: small weights fade further, so the large ones stand out (a 16x16 layer has 256).
+        const dense = (this.fanIn.get(name) || 0) * w.weights.length > 100;
         path.setAttribute("stroke", v >= 0 ? POS : NEG);
-        path.setAttribute("stroke-width", (0.6 + 5 * f).toFixed(2));
-        path.setAttribute("stroke-opacity", (0.35 + 0.6 * f).toFixed(2));
+        path.setAttribute("stroke-width", ((dense ? 0.4 : 0.6) + 5 * f).toFixed(2));
+        path.setAttribute("stroke-opacity", ((dense ? 0.08 : 0.35) + (dense ? 0.87 : 0.6) * f * (dense ? f : 1)).toFixed(2));
         path.dataset.weight = String(v);
         if (!title) title = path.appendChild(svg("title"));
         title.textContent = describe(name, Number(j), Number(i), v);
