@@ -11,7 +11,7 @@ import { runName } from "./names.js";
 import { RunData } from "./run.js";
 import { canControl, ownerName } from "./session.js";
 import { getSpec, replaceSpec, sameSetup, subscribe, update } from "./state.js";
-import { JobStream } from "./stream.js";
+import { isFinal, JobStream } from "./stream.js";
 import { onDrawn, schedule, showRun } from "./charts/dashboard.js";
 import { liveControls } from "./live.js";
 import { replayBar } from "./replay.js";
@@ -187,7 +187,7 @@ function onEvent(ev) {
       for (const fn of finishListeners) fn(run);
     }
     paint();
-    schedule({ urgent: true }); // the last epoch shows now, not after the streaming interval
+    schedule({ urgent: true, all: isFinal(ev) }); // the last epoch shows now, every chart, not after the streaming interval
     return;
   } else if (ev.type === "epoch") {
     run.addEpoch(ev);

@@ -22,6 +22,7 @@ let draws = 0;
 let interval = MIN_INTERVAL_MS;
 let live = null; // the run showRun was given; `run` is what is drawn: it, or a replay's view of it (showView)
 const drawnListeners = new Set();
+let everyChart = false; // the next pass draws the charts off screen too (a run ended: scrolling down finds it drawn)
 let seen = null; // the IntersectionObserver that tells which cards are on screen
 
 export function mountDashboard(el) {
@@ -87,9 +88,11 @@ export function showRun(next) {
   schedule();
 }
 
-/** Ask for a redraw; many calls between frames cost one draw. `urgent` skips the wait (a run just finished). */
-export function schedule({ urgent = false } = {}) {
+/** Ask for a redraw; many calls between frames cost one draw. `urgent` skips the wait (a run just finished); `all`
+ * draws the charts off screen too, once. */
+export function schedule({ urgent = false, all = false } = {}) {
   if (urgent) lastDraw = -Infinity;
+  if (all) everyChart = true;
   if (frame !== null) return;
   frame = requestAnimationFrame(tick);
 }
@@ -110,7 +113,8 @@ function startPass() {
   if (!run || !run.epochs.length) return;
   if (document.getElementById("view-play")?.hidden) return; // drawn when the tab comes back
   lastDraw = performance.now();
-  for (const card of cards) if (!card.el.hidden && card.onScreen !== false && card.drawn !== run.revision) drawCard(card);
+  for (const card of cards) if (!card.el.hidden && (everyChart || card.onScreen !== false) && card.drawn !== run.revision) drawCard(card);
+  everyChart = false;
   interval = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, 2 * (performance.now() - lastDraw)));
   drawn();
 }
