@@ -33,6 +33,7 @@ from nndojo.export.snippet import SNIPPETS, comments
 from nndojo.export.weights import weights_bytes
 from nndojo.spec.models import JobSpec
 from nndojo.train import train
+from nndojo.train.control import Controls
 
 ROOT = Path(__file__).resolve().parents[1]
 RUFF = Path(sys.executable).with_name("ruff")
@@ -188,17 +189,44 @@ UPLOADED: dict[str, tuple[bytes, str, dict[str, Any], dict[str, Any]]] = {
 }
 for key, upload_case in UPLOADED.items():
     SPECS[key] = upload_case[3]
+# Live control: after the event of epoch e, the learning rate becomes r (PATCH /api/jobs/{id}), mid-schedule.
+LIVE_LR: dict[str, dict[int, float]] = {"live-lr": {1: 0.3, 2: 0.02}, "live-lr-full": {2: 0.5}}
+SPECS["live-lr"] = spec(
+    "live lr",
+    {"name": "circle", "n_samples": 80, "noise": 0.1},
+    [{"type": "dense", "units": 5, "activation": "tanh"}],
+    "softmax",
+    {"epochs": 4, "batch_size": 9, "optimizer": {"name": "momentum", "lr": 0.1}, "lr_schedule": {"name": "step", "step_size": 2, "gamma": 0.5}},
+)
+SPECS["live-lr-full"] = spec(
+    "live lr, full batch",
+    {"name": "xor", "n_samples": 60},
+    [{"type": "dense", "units": 4, "activation": "relu"}],
+    "softmax",
+    {"epochs": 4, "batch_size": "full", "optimizer": {"name": "sgd", "lr": 0.1}},
+)
 LANGS = {name: "ja" if i % 2 else "en" for i, name in enumerate(SPECS)}
 
 
-def train_in_process(spec_dict: dict[str, Any], upload: Upload | None = None) -> tuple[str, dict[str, Any], bytes]:
-    """The trainer's status, last epoch event and kept weights."""
+def train_in_process(
+    spec_dict: dict[str, Any], upload: Upload | None = None, live: dict[int, float] | None = None
+) -> tuple[str, dict[str, Any], bytes, tuple[tuple[int, float], ...]]:
+    """The trainer's status, last epoch event, kept weights and live lr changes (as its control events say them)."""
     events: list[dict[str, Any]] = []
     kept: list[bytes] = []
+    controls = Controls()
+
+    def emit(event: dict[str, Any]) -> None:
+        events.append(event)
+        if event["type"] == "epoch" and event["epoch"] in (live or {}):
+            controls.request("lr", (live or {})[event["epoch"]])  # acted on before the next step, as from the API
+
     keep = lambda model: kept.append(weights_bytes(model))  # noqa: E731
-    status = train(JobSpec.model_validate(spec_dict), events.append, keep=keep, device="cpu", threads=1, upload=upload)
+    status = train(JobSpec.model_validate(spec_dict), emit, keep=keep, device="cpu", threads=1, upload=upload, controls=controls)
     assert events[-1]["type"] == "status" and len(kept) == 1, "keep runs once, before the final status event"
-    return status, [e for e in events if e["type"] == "epoch"][-1], kept[0]
+    changes = tuple((e["step"], e["value"]) for e in events if e["type"] == "control" and e["action"] == "lr")
+    assert len(changes) == len(live or {})
+    return status, [e for e in events if e["type"] == "epoch"][-1], kept[0], changes
 
 
 RUNNER = textwrap.dedent(
@@ -230,8 +258,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SimpleNamesp
             upload = parse_upload(raw, name, target, **options)
             (folder / csv_name(upload.title)).write_bytes(raw)  # the user's own file, beside the exported one
             spec_dict = {**spec_dict, "dataset": {**spec_dict["dataset"], "name": upload.name}}
-        status, last, weights = train_in_process(spec_dict, upload)
-        run = Run("0123456789abcdef0123456789abcdef", spec_dict["name"], status, last["epoch"])
+        status, last, weights, changes = train_in_process(spec_dict, upload, LIVE_LR.get(name))
+        run = Run("0123456789abcdef0123456789abcdef", spec_dict["name"], status, last["epoch"], changes)
         code = python_file(JobSpec.model_validate(spec_dict), run, LANGS[name], upload and upload.meta())  # type: ignore[arg-type]
         script, weights_file = folder / f"{name}.py", folder / f"{name}.safetensors"
         plot = plot_part(JobSpec.model_validate(spec_dict), "en", upload and upload.meta())
@@ -315,7 +343,7 @@ def test_the_notebook_validates_and_executes(tmp_path: Path) -> None:
     from nbclient import NotebookClient
 
     spec_dict = SPECS["adam-moons"]
-    status, last, _ = train_in_process(spec_dict)
+    status, last, _, _ = train_in_process(spec_dict)
     text = notebook_file(JobSpec.model_validate(spec_dict), Run("a" * 32, "moons", status, last["epoch"]), "ja")
     book = nbformat.reads(text, as_version=4)
     nbformat.validate(book)
@@ -378,12 +406,15 @@ def test_the_endpoints_follow_the_read_rules(server: SimpleNamespace, jobkit: Si
     assert owner.get(f"{base}/python", params={"lang": "fr"}).status_code == 422
 
     jobkit.wait_running(owner, running["id"])
+    assert owner.patch(f"/api/jobs/{running['id']}", json={"lr": 0.02}).status_code == 200
     busy = owner.get(f"/api/jobs/{running['id']}/export/weights")
     assert busy.status_code == 409 and busy.json()["detail"]["code"] == "run_not_finished"
     assert owner.post(f"/api/jobs/{running['id']}/cancel").json()["status"] == "cancelled"
     stopped = owner.get(f"/api/jobs/{running['id']}/export/weights")
     assert stopped.status_code == 200 and "head.weight" in load(stopped.content), "a stopped run keeps its weights as they were"
-    assert "# The run stopped (cancelled)" in owner.get(f"/api/jobs/{running['id']}/export/python").text
+    stopped_code = owner.get(f"/api/jobs/{running['id']}/export/python").text
+    assert "# The run stopped (cancelled)" in stopped_code
+    assert re.search(r"^LR_CHANGES = \[\(\d+, 0\.02\)\]$", stopped_code, re.MULTILINE), "the live change is repeated"
 
     upload = owner.post("/api/datasets", files={"file": ("prices.csv", prices(), "text/csv")}, data={"target": "price", "task": "regression"})
     assert upload.status_code == 201, upload.text

@@ -10,6 +10,7 @@ classes, never its data); once the upload is deleted that is unknown, and the co
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -19,6 +20,7 @@ from nndojo.api.deps import ManagerDep, UploadsDep
 from nndojo.export.data import UploadGone
 from nndojo.export.notebook import notebook_file
 from nndojo.export.python import Run, python_file
+from nndojo.jobs.manager import JobManager
 from nndojo.jobs.store import FINAL_STATUSES
 from nndojo.spec import JobSpec
 
@@ -62,18 +64,24 @@ def attachment(body: str | bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+async def ended_run(job: dict[str, Any], manager: JobManager) -> Run:
+    """The ended run with its live learning-rate changes, which the exported loop repeats."""
+    run = ended(job)
+    return replace(run, lr_changes=tuple(await manager.lr_changes(run.id)))
+
+
 @router.get("/{job_id}/export/python", responses={200: {"content": {"text/x-python": {}}}, **RESPONSES})
-async def export_python(job: ReadableJob, uploads: UploadsDep, lang: Lang = "en") -> Response:
+async def export_python(job: ReadableJob, manager: ManagerDep, uploads: UploadsDep, lang: Lang = "en") -> Response:
     """One self-contained .py file: the data, the model as a plain torch.nn.Module, the optimiser, loss and schedule,
     and a loop that prints each epoch's train and test loss (and accuracy); on the CPU it reproduces the run's numbers."""
-    run = ended(job)
+    run = await ended_run(job, manager)
     return attachment(code_of(job, uploads, python_file, run, lang), "text/x-python; charset=utf-8", f"{run.slug}.py")
 
 
 @router.get("/{job_id}/export/notebook", responses={200: {"content": {"application/x-ipynb+json": {}}}, **RESPONSES})
-async def export_notebook(job: ReadableJob, uploads: UploadsDep, lang: Lang = "en") -> Response:
+async def export_notebook(job: ReadableJob, manager: ManagerDep, uploads: UploadsDep, lang: Lang = "en") -> Response:
     """The same as a Jupyter notebook (nbformat 4): setup, the data with a plot, the model, training, the loss curve."""
-    run = ended(job)
+    run = await ended_run(job, manager)
     return attachment(code_of(job, uploads, notebook_file, run, lang), "application/x-ipynb+json; charset=utf-8", f"{run.slug}.ipynb")
 
 

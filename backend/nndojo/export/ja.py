@@ -123,7 +123,14 @@ JA: dict[str, str] = {
     "Adam: moving averages of g and g², corrected for their start at zero": "Adam: g と g² の移動平均を、0 から始まる偏りを補正して使う",
     "step schedule: multiplied by $gamma every $step_size epochs": "ステップ減衰: $step_size エポックごとに $gamma 倍",
     "exponential schedule: multiplied by $gamma every epoch": "指数減衰: 毎エポック $gamma 倍",
-    "cosine schedule: from LEARNING_RATE down towards 0 along half a cosine wave": "コサイン減衰: LEARNING_RATE からコサイン波の半周期で 0 に向かう",
+    "cosine schedule: from the starting rate down towards 0 along half a cosine wave": "コサイン減衰: 最初の学習率からコサイン波の半周期で 0 に向かう",
+    "no schedule: the rate stays as it was last set": "スケジュールなし: 学習率は最後に設定した値のまま",
+    "the run's learning rate was changed while it trained (live control): before optimiser step s it became r, for": (
+        "この実行では学習中に学習率が変更されました（ライブ操作）。下の各 (s, r) について、"
+    ),
+    "each (s, r) here; the schedule then goes on from the new rate": "s 回目の更新の前に学習率が r になり、スケジュールはそこから続きます",
+    "the rate the schedule starts from": "スケジュールの基準となる学習率",
+    "optimiser steps taken so far": "これまでの更新回数",
     "the weights L1 and L2 apply to: dense, conv and output weights; not biases, not batch normalisation": (
         "L1・L2 をかける重み: 全結合・畳み込み・出力層の重み。バイアスとバッチ正規化にはかけない"
     ),
@@ -142,6 +149,6 @@ JA: dict[str, str] = {
         "バッチ正規化は 1 サンプルのバッチを扱えないので、最後の 1 個は前のバッチに入れる"
     ),
     "a new order every epoch": "エポックごとに新しい順番",
-    "one batch of every training sample: nothing to shuffle": "訓練サンプル全部で 1 バッチ: シャッフル不要",
+    "one batch of every training sample: nothing to shuffle$before": "訓練サンプル全部で 1 バッチ: シャッフル不要$before",
     "the loss after each epoch, on the training and the test set": "エポックごとの損失（訓練データとテストデータ）",
 }

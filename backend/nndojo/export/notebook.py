@@ -54,7 +54,7 @@ def _cell(kind: str, name: str, source: str) -> dict[str, Any]:
 
 def notebook(spec: m.JobSpec, run: Run, lang: Lang, upload: dict[str, Any] | None = None) -> dict[str, Any]:
     """The notebook as nbformat 4.5 JSON: setup, data and its plot, model, training, loss curve."""
-    settings, data, model, training = sections(spec, lang, upload)
+    settings, data, model, training = sections(spec, run, lang, upload)
     plot = plot_part(spec, lang, upload)
     curve = Part(("import plotly.graph_objects as go",), LOSS_CURVE.render(lang))
     parts = [settings, data, plot, model, training, curve]

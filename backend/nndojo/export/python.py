@@ -58,6 +58,7 @@ class Run:
     name: str
     status: str
     epoch: int | None
+    lr_changes: tuple[tuple[int, float], ...] = ()  # live learning-rate changes: (steps taken before it, new rate)
 
     @classmethod
     def of(cls, job: dict[str, Any]) -> Run:
@@ -100,13 +101,13 @@ def needs(spec: m.JobSpec, lang: Lang) -> str:
     return "・".join(names) if lang == "ja" else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def sections(spec: m.JobSpec, lang: Lang, upload: dict[str, Any] | None = None) -> tuple[Part, Part, Part, Part]:
+def sections(spec: m.JobSpec, run: Run, lang: Lang, upload: dict[str, Any] | None = None) -> tuple[Part, Part, Part, Part]:
     """Settings, data, model and training: the parts both the .py file and the notebook are made of (`upload`: the
     entry of the uploaded set the spec names)."""
     settings = Part(
         ("import torch",), SETTINGS.render(lang, seed=spec.seed, epochs=spec.training.epochs, lr=repr(spec.training.optimizer.lr))
     )
-    return settings, data_part(spec, lang, upload), model_part(spec, lang), training_part(spec, lang)
+    return settings, data_part(spec, lang, upload), model_part(spec, lang), training_part(spec, lang, run.lr_changes)
 
 
 def header(spec: m.JobSpec, run: Run, lang: Lang, filename: str | None) -> str:
@@ -122,7 +123,7 @@ def header(spec: m.JobSpec, run: Run, lang: Lang, filename: str | None) -> str:
 
 def python_file(spec: m.JobSpec, run: Run, lang: Lang, upload: dict[str, Any] | None = None) -> str:
     """The whole .py file."""
-    parts = list(sections(spec, lang, upload))
+    parts = list(sections(spec, run, lang, upload))
     body = "\n\n\n".join(part.code for part in parts)
     weights = WEIGHTS.render(lang, weights=f"{run.slug}.safetensors")
     pieces = [header(spec, run, lang, f"{run.slug}.py"), import_block(parts, body), body, weights]

@@ -153,24 +153,52 @@ SCHEDULES = {
         """
         def learning_rate(epoch):
             # step schedule: multiplied by $gamma every $step_size epochs
-            return LEARNING_RATE * $gamma ** ((epoch - 1) // $step_size)
+            return $base * $gamma ** ((epoch - 1) // $step_size)
         """
     ),
     "exponential": Snippet(
         """
         def learning_rate(epoch):
             # exponential schedule: multiplied by $gamma every epoch
-            return LEARNING_RATE * $gamma ** (epoch - 1)
+            return $base * $gamma ** (epoch - 1)
         """
     ),
     "cosine": Snippet(
         """
         def learning_rate(epoch):
-            # cosine schedule: from LEARNING_RATE down towards 0 along half a cosine wave
-            return LEARNING_RATE * (1.0 + math.cos(math.pi * (epoch - 1) / EPOCHS)) / 2.0
+            # cosine schedule: from the starting rate down towards 0 along half a cosine wave
+            return $base * (1.0 + math.cos(math.pi * (epoch - 1) / EPOCHS)) / 2.0
         """
     ),
 }
+
+CONSTANT = Snippet(
+    """
+    def learning_rate(epoch):
+        # no schedule: the rate stays as it was last set
+        return base_lr
+    """
+)
+LIVE = Snippet(
+    """
+    # the run's learning rate was changed while it trained (live control): before optimiser step s it became r, for
+    # each (s, r) here; the schedule then goes on from the new rate
+    LR_CHANGES = $changes
+    base_lr = LEARNING_RATE  # the rate the schedule starts from
+    step = 0  # optimiser steps taken so far
+    """
+)
+APPLY = Snippet(
+    """
+    for changed_at, rate in LR_CHANGES:
+        if changed_at == step:
+            scheduled = learning_rate(epoch)
+            rebased = base_lr * rate / scheduled if scheduled > 0 else math.inf
+            base_lr = rebased if math.isfinite(rebased) and rebased > 0 else rate
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+    """
+)
 
 PENALISED = Snippet(
     """
@@ -230,21 +258,21 @@ SET_LR = Snippet(
 MINI_BATCHES = Snippet(
     """
     order = torch.randperm(len(x_train), generator=shuffle)  # a new order every epoch
-    for start, stop in batches:
+    for start, stop in batches:$before
         idx = order[start:stop]
         loss = loss_fn(model(x_train[idx]), y_train[idx])
         optimizer.zero_grad()
         loss.backward()$penalties
-        optimizer.step()
+        optimizer.step()$after
     """
 )
 FULL_BATCH = Snippet(
     """
-    # one batch of every training sample: nothing to shuffle
+    # one batch of every training sample: nothing to shuffle$before
     loss = loss_fn(model(x_train), y_train)
     optimizer.zero_grad()
     loss.backward()$penalties
-    optimizer.step()
+    optimizer.step()$after
     """
 )
 
@@ -279,7 +307,7 @@ def _optimizer(opt: m.Optimizer, lang: Lang) -> str:
     return OPTIMIZERS[opt.name].render(lang, **{key: repr(value) for key, value in opt.model_dump().items() if key not in ("name", "lr")})
 
 
-def _epoch(spec: m.JobSpec, lang: Lang, bounds: list[tuple[int, int]]) -> str:
+def _epoch(spec: m.JobSpec, lang: Lang, bounds: list[tuple[int, int]], live: bool) -> str:
     tr = spec.training
     lines = []
     if tr.l2:
@@ -287,9 +315,12 @@ def _epoch(spec: m.JobSpec, lang: Lang, bounds: list[tuple[int, int]]) -> str:
     if tr.l1:
         lines.append(L1_LINE.render(lang, l1=repr(tr.l1)))
     full = len(bounds) == 1
-    penalties = "\n" + _indent(PENALTIES.render(lang, lines=_indent("\n".join(lines), 8)), 0 if full else 4) if lines else ""
-    step = (FULL_BATCH if full else MINI_BATCHES).render(lang, penalties=penalties)
-    parts = ([SET_LR.render(lang)] if tr.lr_schedule is not None else []) + [step]
+    inner = 0 if full else 4
+    penalties = "\n" + _indent(PENALTIES.render(lang, lines=_indent("\n".join(lines), 8)), inner) if lines else ""
+    before = "\n" + _indent(APPLY.render(lang), inner) if live else ""
+    after = "\n" + _indent("step += 1", inner) if live else ""
+    step = (FULL_BATCH if full else MINI_BATCHES).render(lang, penalties=penalties, before=before, after=after)
+    parts = ([SET_LR.render(lang)] if tr.lr_schedule is not None or live else []) + [step]
     return _indent("\n".join(parts), 8)
 
 
@@ -304,8 +335,9 @@ def _batches(lang: Lang, bounds: list[tuple[int, int]]) -> str:
     return code
 
 
-def training_part(spec: m.JobSpec, lang: Lang) -> Part:
-    """Loss, optimiser, schedule and the loop that prints each epoch's train and test loss (and accuracy)."""
+def training_part(spec: m.JobSpec, lang: Lang, lr_changes: tuple[tuple[int, float], ...] = ()) -> Part:
+    """Loss, optimiser, schedule and the loop that prints each epoch's train and test loss (and accuracy); lr_changes:
+    the run's live learning-rate changes, (steps taken before it, new rate), which the loop repeats."""
     report = shape_report(spec)
     tr = spec.training
     task = dataset_info(spec.dataset.name).task
@@ -321,9 +353,15 @@ def training_part(spec: m.JobSpec, lang: Lang) -> Part:
     else:
         pieces.append(EVALUATE.render(lang, returned="loss_fn(z, y).item(), None"))
     pieces.append(_optimizer(tr.optimizer, lang))
+    live = bool(lr_changes)
     if tr.lr_schedule is not None:
         schedule = tr.lr_schedule.model_dump()
-        pieces.append(SCHEDULES[schedule.pop("name")].render(lang, **{key: repr(value) for key, value in schedule.items()}))
+        values = {key: repr(value) for key, value in schedule.items() if key != "name"}
+        pieces.append(SCHEDULES[schedule["name"]].render(lang, base="base_lr" if live else "LEARNING_RATE", **values))
+    elif live:
+        pieces.append(CONSTANT.render(lang))
+    if live:
+        pieces.append(LIVE.render(lang, changes=repr([(int(at), float(rate)) for at, rate in lr_changes])))
     if tr.l1 or tr.l2:
         pieces.append(PENALISED.render(lang, weights=", ".join(penalised_weights(spec))))
     loop = LOOP.render(
@@ -332,7 +370,7 @@ def training_part(spec: m.JobSpec, lang: Lang) -> Part:
         batches=_batches(lang, bounds),
         train_accuracy="  accuracy {train_accuracy:.6g}" if classify else "",
         test_accuracy="  accuracy {test_accuracy:.6g}" if classify else "",
-        epoch=_epoch(spec, lang, bounds),
+        epoch=_epoch(spec, lang, bounds, live),
     )
     pieces.append(loop)
     return Part(("import math", "import torch", "import torch.nn.functional as F"), "\n\n\n".join(pieces))

@@ -527,6 +527,10 @@ class JobManager:
         """The run's trained weights (safetensors bytes), or None when it kept none."""
         return await asyncio.to_thread(self.store.weights, job_id)
 
+    async def lr_changes(self, job_id: str) -> list[tuple[int, float]]:
+        """The run's live learning-rate changes: (steps taken before it, new rate), in order."""
+        return await asyncio.to_thread(self.store.lr_changes, job_id)
+
 
 def _epoch_seconds(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()

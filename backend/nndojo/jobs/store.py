@@ -265,6 +265,14 @@ class Store:
         with self.engine.connect() as conn:
             return conn.scalar(select(WeightsRow.data).where(WeightsRow.job_id == job_id))
 
+    def lr_changes(self, job_id: str) -> list[tuple[int, float]]:
+        """The run's live learning-rate changes, in order: (optimiser steps taken before it, the new rate), from its
+        control events (found by text first: a long run's other events are never parsed)."""
+        query = select(EventRow.data).where(EventRow.job_id == job_id, EventRow.data.like('%"action":"lr"%')).order_by(EventRow.seq)
+        with self.engine.connect() as conn:
+            events = [json.loads(data) for data in conn.scalars(query)]
+        return [(int(e["step"]), float(e["value"])) for e in events if e.get("type") == "control" and e.get("action") == "lr"]
+
     def last_seq(self, job_id: str) -> int:
         with self.engine.connect() as conn:
             last = conn.scalar(select(func.max(EventRow.seq)).where(EventRow.job_id == job_id))
