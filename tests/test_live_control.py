@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from nndojo.spec import JobSpec
+from nndojo.spec.check import check_spec
 from nndojo.train import train
+from nndojo.train.budget import EventPlan
 from nndojo.train.control import Controls
 
 PASSWORD = "live control teacher"
@@ -87,6 +89,28 @@ def test_trainer_pauses_steps_one_epoch_takes_a_new_lr_and_resumes(jobkit: Simpl
     assert rest[-1]["status"] == "completed"
     run.thread.join(WAIT_S)
     assert run.result == ["completed"]
+
+
+def test_a_stepped_epoch_carries_the_pictures_the_plan_leaves_out(jobkit: SimpleNamespace) -> None:
+    spec = jobkit.tiny_spec(400)
+    parsed = JobSpec.model_validate(spec)
+    plan = EventPlan.for_job(parsed, check_spec(parsed))
+    run = TrainerThread(spec)
+    run.controls.request("pause")
+    run.thread.start()
+    run.next(control("pause"))
+    for _ in range(40):  # step until an epoch the plan leaves light (past the first 11, which all carry them)
+        run.controls.request("step")
+        epoch = next(e for e in run.next(control("pause")) if e["type"] == "epoch")
+        if not plan.heavy(epoch["epoch"]):
+            break
+    assert not plan.heavy(epoch["epoch"]), "40 steps found no epoch the plan leaves light"
+    assert "boundary" in epoch and "weight_hist" in epoch["layers"][0], f"stepped epoch {epoch['epoch']} has its pictures"
+    run.controls.request("resume")
+    unstepped = next(e for e in run.next(lambda e: e["type"] == "epoch" and not plan.heavy(e["epoch"])) if e["type"] == "epoch" and not plan.heavy(e["epoch"]))
+    assert "boundary" not in unstepped, "only stepped epochs get the extra pictures"
+    run.cancel()
+    run.next(lambda e: e["type"] == "status")
 
 
 def test_a_paused_trainer_stops_at_once_when_cancelled(jobkit: SimpleNamespace) -> None:

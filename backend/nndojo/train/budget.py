@@ -93,6 +93,11 @@ class EventPlan:
     def layers(self, epoch: int) -> bool:
         return self.heavy(epoch) or due(epoch, self.epochs, self.layer_count)
 
+    def spare_heavy(self, most: int = 200) -> int:
+        """How many more epochs could carry the heavy payloads within PLAN_BUDGET (at most `most`): the pictures a
+        student stepping a paused run gets for each stepped epoch (nndojo.train.control)."""
+        return max(0, min(most, (PLAN_BUDGET - self.bound()) // (self.layer_bytes + self.heavy_bytes)))
+
     def bound(self) -> int:
         """The most bytes the epoch events can take under these estimates."""
         n = self.epochs + 1

@@ -69,7 +69,9 @@ class Pilot:
     later factors apply relative to it (lr(e) = value · f(e) / f(now)), so a step or cosine schedule goes on from there.
     """
 
-    def __init__(self, controls: Controls | None, emit: Emit, should_stop: Callable[[], bool], optimizer: Optimizer, training: m.TrainingSpec):
+    def __init__(
+        self, controls: Controls | None, emit: Emit, should_stop: Callable[[], bool], optimizer: Optimizer, training: m.TrainingSpec, pictures: int = 0
+    ):
         self.controls = controls
         self.emit = emit
         self.should_stop = should_stop
@@ -80,6 +82,7 @@ class Pilot:
         self.lr = self.base
         self.paused = False
         self.stepping = False  # a step was asked for: pause again when this epoch ends
+        self.pictures = pictures  # stepped epochs that may still carry the heavy payloads (the event budget's room)
 
     def start_epoch(self, epoch: int) -> float:
         """Sets and returns the learning rate of training epoch `epoch` (1-based), as the schedule gives it."""
@@ -97,6 +100,14 @@ class Pilot:
         while self.paused and not self.should_stop():
             for action, value in self.controls.wait(self.should_stop):
                 self._apply(action, value, epoch, step)
+
+    def wants_pictures(self) -> bool:
+        """Whether the epoch ending now carries the pictures (boundary, unit maps, histograms) beyond the event plan's:
+        a stepped one does while the budget has room, so a student stepping a paused run sees each step's picture."""
+        if not self.stepping or self.pictures <= 0:
+            return False
+        self.pictures -= 1
+        return True
 
     def epoch_done(self, epoch: int, step: int) -> None:
         """After epoch `epoch`'s event: a step ends here, paused again."""

@@ -242,7 +242,7 @@ def train(
 
     emit({"type": "status", "status": "running", "device": str(dev), "n_params": count_params(model)})
     steps = 0
-    pilot = Pilot(controls, emit, should_stop, optimizer, tr)
+    pilot = Pilot(controls, emit, should_stop, optimizer, tr, pictures=plan.spare_heavy())
 
     def finish(status: str, **fields: Any) -> str:
         if keep is not None:
@@ -252,7 +252,8 @@ def train(
 
     def epoch_event(epoch: int, lr: float, means: Tensor | None) -> tuple[dict[str, Any], bool]:
         losses = (step_losses.take(), step_losses.every)
-        body = probes.measure(means, heavy=plan.heavy(epoch), layers=plan.layers(epoch), loss_steps=losses, outcomes=plan.outcomes(epoch))
+        heavy = plan.heavy(epoch) or pilot.wants_pictures()  # a stepped epoch shows its pictures too
+        body = probes.measure(means, heavy=heavy, layers=heavy or plan.layers(epoch), loss_steps=losses, outcomes=plan.outcomes(epoch))
         event = {"type": "epoch", "epoch": epoch, "step": steps, "elapsed_s": round(time.perf_counter() - started, 3), "lr": lr} | body
         finite = body["train"]["loss"] is not None and body["test"]["loss"] is not None
         return event, finite
