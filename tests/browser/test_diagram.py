@@ -126,6 +126,10 @@ def test_units_draw_their_output_and_follow_training(new_page, artifacts):
     assert page.input_value("[data-key='chart-weights-now-layer']") == "dense_2"
     assert page.input_value("[data-key='chart-act-hist-layer']") == "dense_2"
     assert "dense_2.1" in page.inner_text("#net-diagram-info")
+    # Hovering a unit shows its picture enlarged.
+    page.hover("[data-unit='dense_1.1']")
+    page.wait_for_selector(".nd-preview:not([hidden])")
+    assert page.inner_text(".nd-preview-name") == "dense_1.1"
     page.evaluate("document.querySelector('.stage').scrollTop = 0")
     page.screenshot(path=artifacts / "diagram-1440-en.png")
     page.locator("#net-diagram").screenshot(path=artifacts / "diagram-only.png")

@@ -25,6 +25,7 @@ import { COUNT_FIELD, columns, featureGrid, maxAbs, shapeKey, snapshotAt, weight
 import { focusLayer } from "./focus.js";
 import { pinned, pin, onPin } from "./epoch.js";
 import { className } from "./mistakes.js";
+import { hidePreview, mountPreview, showPreview } from "./preview.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
 const MAX_UNIT = 48; // px: a unit box of a small net (TensorFlow Playground's are about this size)
@@ -127,6 +128,8 @@ function unitBox(col, i, size, dataset) {
     col.type === "output" && size < 20 ? h("span", { class: "nd-class" }, className(dataset, i)) : null,
   );
   box.style.setProperty("--unit", `${size}px`);
+  box.addEventListener("pointerenter", () => showPreview(box, root));
+  box.addEventListener("pointerleave", hidePreview);
   return { box, canvas };
 }
 
@@ -205,6 +208,7 @@ function build() {
   root.replaceChildren(h("div", { class: "nd-top" }, h("h2", { id: "net-diagram-title" }, t("diagram.title")), epochLabel, tools), body, info);
   if (focusKey) root.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
   edges = new Edges(stage);
+  mountPreview(root);
   drawnFrom = new Map();
   paintInputs();
   scheduleLayout();
