@@ -18,14 +18,19 @@ from fastapi.testclient import TestClient
 from nndojo.api.headers import CSP_BY_PATH, DEFAULT_CSP
 from nndojo.api.server import create_app
 from nndojo.config import Settings
+from nndojo.db.engine import open_engine
+from nndojo.uploads.service import Uploads
+from nndojo.uploads.store import UploadStore
 
 MAX_BODY = 2048
 
 
 @pytest.fixture(scope="module")
 def bare_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    app = create_app(Settings(mode="personal", data_dir=tmp_path_factory.mktemp("headers"), max_body_bytes=MAX_BODY))
+    settings = Settings(mode="personal", data_dir=tmp_path_factory.mktemp("headers"), max_body_bytes=MAX_BODY)
+    app = create_app(settings)
     app.state.classroom = None  # what the lifespan would open; personal mode identifies every caller without it
+    app.state.uploads = Uploads(UploadStore(open_engine(settings.resolved_database_url)))  # the catalog lists uploads
 
     @app.get("/api/test-queue-full", include_in_schema=False)
     async def queue_full() -> None:

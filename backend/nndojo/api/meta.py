@@ -35,7 +35,11 @@ async def get_catalog(request: Request, settings: SettingsDep, classroom: Classr
     """Every choice a client may make, with this server's limits; the datasets include the uploads the caller may use
     (none without a session in classroom mode: the catalog itself needs none)."""
     found = catalog(settings.limits, settings.datasets_dir)
-    found["datasets"] += visible(uploads, identify(request), classroom.store.name_of)
+
+    def names(user_id: str) -> str | None:  # asked only for an upload with an owner (classroom mode)
+        return classroom.store.name_of(user_id)
+
+    found["datasets"] += visible(uploads, identify(request), names)
     found["upload_limits"] = upload_limits(settings)
     return found
 
