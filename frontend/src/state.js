@@ -37,9 +37,10 @@ export function update(mutate, { structural = false, source = null } = {}) {
   emit(structural ? "structure" : "edit", source);
 }
 
-/** Two specs set up the same run (the name aside). */
+/** Two specs set up the same run (the name aside), whatever order their keys come in (the server's or the editor's). */
 export function sameSetup(a, b) {
-  return JSON.stringify({ ...a, name: "" }) === JSON.stringify({ ...b, name: "" });
+  const sorted = (_, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v);
+  return JSON.stringify({ ...a, name: "" }, sorted) === JSON.stringify({ ...b, name: "" }, sorted);
 }
 
 /** Swap in a whole new setup (preset, clone, shared link), filling gaps from the catalog's defaults. */

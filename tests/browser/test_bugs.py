@@ -46,6 +46,14 @@ def test_train_is_an_early_tab_stop_with_a_shortcut_and_old_charts_are_marked_pr
     page.wait_for_function("(document.querySelector('#chart-boundary .plot').data || []).length > 3")
     assert legend_texts(page, "#chart-boundary") == ["train", "test", "class 0", "class 1"]
 
+    # The run opened from its link is this setup's run, not a previous one (the server's spec orders its keys otherwise).
+    shared = page.context.new_page()
+    shared.goto(page.evaluate("window.nndojo.shareLink()"))
+    shared.wait_for_function(f"window.nndojo.jobId() !== null && {FINAL}")
+    shared.wait_for_function(f"document.querySelector('#chart-loss .plot').data?.[0]?.x?.length === {FIRST_EPOCHS + 1}")
+    assert shared.locator("#run-stale").count() == 0
+    shared.close()
+
     # The dataset changes: the charts and numbers on screen are the previous run's, and say so.
     page.select_option("[data-loc='dataset.name']", "xor")
     expect(page.locator("#run-stale")).to_contain_text("Previous run")
