@@ -4,7 +4,7 @@
 import { api, ApiError } from "./api.js";
 import { h, toast } from "./dom.js";
 import { applyStatic, getLang, initLang, onLang, setLang, t } from "./i18n.js";
-import { decodeHash, getSpec, normalize, replaceSpec, setCatalog, shareUrl, watchHash } from "./state.js";
+import { decodeHash, getSpec, normalize, replaceSpec, sameSetup, setCatalog, shareUrl, watchHash } from "./state.js";
 import { mountPresets, STARTER } from "./presets.js";
 import { mountData } from "./data.js";
 import { mountEditor } from "./editor.js";
@@ -58,8 +58,7 @@ function wireTabs() {
 function linkToShare() {
   const url = shareUrl();
   const run = currentRun();
-  const same = (a, b) => JSON.stringify({ ...a, name: "" }) === JSON.stringify({ ...b, name: "" });
-  return run && same(run.spec, getSpec()) ? `${url}&job=${encodeURIComponent(run.job.id)}` : url;
+  return run && sameSetup(run.spec, getSpec()) ? `${url}&job=${encodeURIComponent(run.job.id)}` : url;
 }
 
 async function share() {
