@@ -105,8 +105,10 @@ async function overlay() {
   const legend = { orientation: "h", x: 0, y: -0.22, yanchor: "top", font: { size: 11 } };
   const last = Math.max(0, ...results.map((c) => (c && c.epochs.length ? c.epochs.at(-1) : 0)));
   const xaxis = { title: { text: t("chart.epoch") }, tickformat: "d", ...(last <= 10 ? { dtick: 1 } : {}) }; // whole epochs only
-  drawPlot(lossEl, loss, baseLayout({ legend, xaxis }));
-  drawPlot(accEl, acc, baseLayout({ legend, xaxis, yaxis: { range: [0, 1.02], tickformat: ".0%" } }));
+  // With nothing ticked, the empty axes say what fills them.
+  const annotations = chosen.length ? [] : [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 13, color: "#5f6b7a" }, text: plotText(t("compare.pick")) }];
+  drawPlot(lossEl, loss, baseLayout({ legend, xaxis, annotations, yaxis: { title: { text: t("chart.lossPlain") } } }));
+  drawPlot(accEl, acc, baseLayout({ legend, xaxis, annotations, yaxis: { range: [0, 1.02], tickformat: ".0%", title: { text: t("chart.testAccuracyAxis") } } }));
 }
 
 function row(job) {
@@ -128,7 +130,7 @@ function row(job) {
     "tr",
     { class: job.id === currentId ? "current" : "", "data-job": job.id },
     h("td", {}, box),
-    h("td", { class: "run-name" }, h("span", { class: "name-text" }, name), job.shared ? h("span", { class: "badge shared", "data-shared": job.id }, t("compare.shared")) : null),
+    h("td", { class: "run-name" }, h("span", { class: "name-text", title: name }, name), job.shared ? h("span", { class: "badge shared", "data-shared": job.id }, t("compare.shared")) : null),
     isClassroom() ? h("td", { class: "owner", "data-owner": job.id }, ownerName(job)) : null,
     h("td", {}, t(`run.status.${job.status}`, {}, job.status)),
     h("td", {}, spec ? spec.dataset.name : ""),
