@@ -189,6 +189,16 @@ UPLOADED: dict[str, tuple[bytes, str, dict[str, Any], dict[str, Any]]] = {
 }
 for key, upload_case in UPLOADED.items():
     SPECS[key] = upload_case[3]
+IDX_DIR = Path("/usr/share/datasets")  # where the exported file looks for an MNIST-like set (Debian's package)
+if (IDX_DIR / "fashion-mnist").is_dir():
+    SPECS["idx"] = spec(
+        "fashion idx",
+        {"name": "fashion-mnist", "train_limit": 300},
+        [{"type": "flatten"}, {"type": "dense", "units": 8}],
+        "softmax",
+        {"epochs": 1, "batch_size": 50, "optimizer": {"name": "adam", "lr": 0.01}},
+        seed=4,
+    )
 # Live control: after the event of epoch e, the learning rate becomes r (PATCH /api/jobs/{id}), mid-schedule.
 LIVE_LR: dict[str, dict[int, float]] = {"live-lr": {1: 0.3, 2: 0.02}, "live-lr-full": {2: 0.5}}
 SPECS["live-lr"] = spec(
@@ -222,7 +232,7 @@ def train_in_process(
             controls.request("lr", (live or {})[event["epoch"]])  # acted on before the next step, as from the API
 
     keep = lambda model: kept.append(weights_bytes(model))  # noqa: E731
-    status = train(JobSpec.model_validate(spec_dict), emit, keep=keep, device="cpu", threads=1, upload=upload, controls=controls)
+    status = train(JobSpec.model_validate(spec_dict), emit, keep=keep, device="cpu", threads=1, upload=upload, controls=controls, datasets_dir=IDX_DIR)
     assert events[-1]["type"] == "status" and len(kept) == 1, "keep runs once, before the final status event"
     changes = tuple((e["step"], e["value"]) for e in events if e["type"] == "control" and e["action"] == "lr")
     assert len(changes) == len(live or {})
