@@ -53,6 +53,7 @@ async function poll() {
         state.status = m.status || state.status;
         const seqs = m.seq || [];
         if (needEvents && seqs.length && !state.first) state.first = await api.eventAt(id, seqs[0]);
+        if (run.lesson.charts.includes("loss_steps")) await readStepLosses(id, state);
         if (FINAL.has(state.status)) {
           if (needEvents && seqs.length) state.last = await api.eventAt(id, seqs.at(-1));
           state.done = true;
@@ -76,6 +77,28 @@ async function poll() {
   if (going && !root.hidden) pollTimer = setTimeout(poll, POLL_MS);
 }
 
+/** The training loss against iterations from the epoch events' train.loss_steps (docs/api.md): point j of an epoch
+ * ends at step s₀ + (j + 1)·k, s₀ the previous epoch's step; epoch 0's loss starts the curve at iteration 0. */
+async function readStepLosses(id, state) {
+  const steps = state.steps || (state.steps = { x: [], y: [], after: -1, lastStep: 0 });
+  const { events, nextAfter } = await api.eventPage(id, steps.after);
+  steps.after = nextAfter;
+  for (const ev of events) {
+    if (ev.type !== "epoch" || !ev.train) continue;
+    const losses = ev.train.loss_steps || [];
+    const k = ev.train.loss_every || 1;
+    if (ev.epoch === 0) {
+      steps.x.push(0);
+      steps.y.push(ev.train.loss ?? null);
+    }
+    losses.forEach((loss, j) => {
+      steps.x.push(Math.min(steps.lastStep + (j + 1) * k, ev.step));
+      steps.y.push(loss);
+    });
+    steps.lastStep = ev.step;
+  }
+}
+
 function card(lesson) {
   const n = lesson.variants.length;
   const current = active && active.lesson.id === lesson.id;
@@ -94,8 +117,11 @@ function card(lesson) {
 
 function verdictItem(verdict, rule) {
   const state = verdict ? verdict.state : "pending";
-  const mark = { pass: "✓", fail: "✗", pending: "…" }[state];
-  const detail = verdict && state !== "pending" ? text(verdict.text) : verdict && verdict.waiting ? t("lessons.waiting", { names: verdict.waiting.map(variantLabel).join(", ") }) : "";
+  const mark = { pass: "✓", fail: "✗", pending: "…", void: "–" }[state];
+  let detail = "";
+  if (verdict && (state === "pass" || state === "fail")) detail = text(verdict.text);
+  else if (verdict && verdict.ended) detail = t("lessons.ended", { names: verdict.ended.map(variantLabel).join(", ") });
+  else if (verdict && verdict.waiting) detail = t("lessons.waiting", { names: verdict.waiting.map(variantLabel).join(", ") });
   return h(
     "li",
     { class: "verdict", "data-state": state, "data-rule": rule.id },

@@ -48,15 +48,17 @@ function curves(card, active, how) {
     const m = run && run.metrics;
     if (!m || !m.epoch) continue;
     const per = v.steps_per_epoch || 1;
-    const x = how.x === "iterations" ? m.epoch.map((e) => e * per) : m.epoch;
+    // against iterations: the trainer's loss every k steps where the events carry it, else each epoch's at its last step
+    const steps = how.x === "iterations" && run.steps && run.steps.x.length > 1 ? run.steps : null;
+    const x = steps ? steps.x : how.x === "iterations" ? m.epoch.map((e) => e * per) : m.epoch;
     how.y.forEach((key, k) => {
       traces.push({
         x,
-        y: m[key] || [],
+        y: steps ? steps.y : m[key] || [],
         name: plotText(label(v)),
         legendgroup: v.id,
         showlegend: k === 0,
-        mode: m.epoch.length <= 30 ? "lines+markers" : "lines",
+        mode: x.length <= 30 ? "lines+markers" : "lines",
         marker: { size: 4 },
         line: { color, width: k === 0 ? 2 : 1.5, dash: k === 0 ? "solid" : "dot" },
       });
@@ -64,7 +66,11 @@ function curves(card, active, how) {
   }
   const xaxis = { title: { text: how.x === "iterations" ? t("lessons.axis.iterations") : t("chart.epoch") }, tickformat: "d" };
   const yaxis = how.percent ? { range: [0, 1.02], tickformat: ".0%" } : { rangemode: "tozero" };
-  draw(card.body, traces, baseLayout({ xaxis, yaxis }));
+  // many runs: the legend goes below the plot and the card grows, so the curves keep their room on a phone
+  const many = active.lesson.variants.length > 4;
+  card.body.classList.toggle("many", many);
+  const legend = many ? { orientation: "h", x: 0, y: -0.2, yanchor: "top", font: { size: 11 } } : undefined;
+  draw(card.body, traces, baseLayout({ xaxis, yaxis, ...(legend ? { legend } : {}) }));
 }
 
 function gradDepth(card, active) {
@@ -113,23 +119,45 @@ function histograms(card, active) {
     if (!row.layers.length) return;
     const n = row.layers.length;
     const range = ranges.get(row.act);
-    const traces = row.layers.map((l, k) => {
-      const { edges, counts } = l.activation.hist;
-      const total = counts.reduce((a, b) => a + b, 0) || 1;
-      const centers = counts.map((_, j) => (edges[j] + edges[j + 1]) / 2);
-      const widths = counts.map((_, j) => Math.max(edges[j + 1] - edges[j], (range[1] - range[0]) / 200));
+    const span = range[1] - range[0];
+    const zerosAt = range[0] - span / 25; // exact zeros (ReLU, step) get their own bar, left of the range
+    const hasZeros = row.layers.some((l) => typeof l.activation.hist.zeros === "number");
+    const xrange = hasZeros ? [zerosAt - span / 25, range[1]] : range;
+    const traces = [];
+    const zeroShare = [];
+    let top = 0; // the row's tallest bar but the zeros': one y scale for its five layers, the zeros bar may go past it
+    row.layers.forEach((l, k) => {
+      const { edges, counts, zeros } = l.activation.hist;
+      const total = counts.reduce((a, b) => a + b, 0) + (zeros || 0) || 1;
       const axis = k === 0 ? "" : String(k + 1);
-      return { type: "bar", x: centers, y: counts.map((c) => c / total), width: widths, marker: { color: row.color }, name: l.name, xaxis: `x${axis}`, yaxis: `y${axis}`, showlegend: false, hovertemplate: `${plotText(l.name)}<br>%{x:.3g}: %{y:.1%}<extra></extra>` };
+      const on = { xaxis: `x${axis}`, yaxis: `y${axis}`, showlegend: false };
+      const centers = counts.map((_, j) => (edges[j] + edges[j + 1]) / 2);
+      const widths = counts.map((_, j) => Math.max(edges[j + 1] - edges[j], span / 200));
+      const shares = counts.map((c) => c / total);
+      top = Math.max(top, ...shares);
+      traces.push({ type: "bar", x: centers, y: shares, width: widths, marker: { color: row.color }, name: l.name, ...on, hovertemplate: `${plotText(l.name)}<br>%{x:.3g}: %{y:.1%}<extra></extra>` });
+      zeroShare.push(typeof zeros === "number" ? zeros / total : null);
+      if (typeof zeros === "number") {
+        traces.push({ type: "bar", x: [zerosAt], y: [zeros / total], width: [span / 25], marker: { color: "#9aa5b1" }, name: "= 0", meta: "zeros", ...on, hovertemplate: `${plotText(l.name)}<br>= 0: %{y:.1%}<extra></extra>` });
+      }
     });
-    const layout = baseLayout({ showlegend: false, margin: { l: 36, r: 6, t: 18, b: 26 }, grid: { rows: 1, columns: n, pattern: "independent" }, annotations: [] });
+    const ymax = Math.min(1, Math.max(0.05, top * 1.15));
+    const layout = baseLayout({ showlegend: false, barmode: "overlay", margin: { l: 36, r: 6, t: 18, b: 26 }, grid: { rows: 1, columns: n, pattern: "independent" }, annotations: [] });
     row.layers.forEach((l, k) => {
       const axis = k === 0 ? "" : String(k + 1);
-      layout[`xaxis${axis}`] = { range, gridcolor: "#eef0f3", tickfont: { size: 9 }, nticks: 4 };
-      layout[`yaxis${axis}`] = { range: [0, 1], tickformat: ".0%", gridcolor: "#eef0f3", tickfont: { size: 9 }, showticklabels: k === 0 };
-      layout.annotations.push({ text: plotText(l.name), xref: `x${axis} domain`, yref: `y${axis} domain`, x: 0.5, y: 1.12, showarrow: false, font: { size: 10 } });
+      const mid = (range[0] + range[1]) / 2;
+      const ticks = hasZeros ? { tickvals: [zerosAt, mid, range[1]], ticktext: ["=0", fmtTick(mid), fmtTick(range[1])] } : { nticks: 4 };
+      layout[`xaxis${axis}`] = { range: xrange, gridcolor: "#eef0f3", tickfont: { size: 9 }, tickangle: 0, ...ticks };
+      layout[`yaxis${axis}`] = { range: [0, ymax], tickformat: ".0%", gridcolor: "#eef0f3", tickfont: { size: 9 }, showticklabels: k === 0 };
+      const title = zeroShare[k] === null ? l.name : `${l.name} · =0 ${(100 * zeroShare[k]).toFixed(0)}%`;
+      layout.annotations.push({ text: plotText(title), xref: `x${axis} domain`, yref: `y${axis} domain`, x: 0.5, y: 1.12, showarrow: false, font: { size: 10 } });
     });
     draw(target.plot, traces, layout);
   });
+}
+
+function fmtTick(x) {
+  return Number(x.toPrecision(2)).toString();
 }
 
 function activationOf(variant) {
