@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from browser_helpers import train_and_wait
@@ -16,9 +17,19 @@ pytestmark = pytest.mark.browser
 UNITS = "[...document.querySelectorAll('#net-diagram [data-unit]')]"
 HASHES = f"Object.fromEntries({UNITS}.map(e => [e.dataset.unit, e.dataset.hash || null]))"
 # What each hidden unit's canvas holds, read back from its pixels: the picture drawn, not a data attribute.
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 PIXELS = f"""Object.fromEntries({UNITS}.filter(e => /^dense_/.test(e.dataset.unit)).map(e => {{
   const c = e.querySelector('canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   let h = 0; for (let i = 0; i < d.length; i += 1) h = (h * 31 + d[i]) >>> 0; return [e.dataset.unit, h]; }}))"""
+
+
+def serious_axe_violations(page, selector: str) -> list[str]:
+    """axe-core's serious and critical findings inside one element (the drawn diagram, the mistakes panel)."""
+    page.add_script_tag(content=AXE)
+    return page.evaluate(
+        f"axe.run({selector!r}, {{resultTypes: ['violations']}}).then(r => r.violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => `${v.id}: ${v.nodes[0].target.join(' ')}`))"
+    )
 
 
 def open_spec(new_page, spec: dict, lang: str = "en", viewport: tuple[int, int] = (1440, 900)):
@@ -130,6 +141,7 @@ def test_units_draw_their_output_and_follow_training(new_page, artifacts):
     page.hover("[data-unit='dense_1.1']")
     page.wait_for_selector(".nd-preview:not([hidden])")
     assert page.inner_text(".nd-preview-name") == "dense_1.1"
+    assert serious_axe_violations(page, "#net-diagram") == []
     page.evaluate("document.querySelector('.stage').scrollTop = 0")
     page.screenshot(path=artifacts / "diagram-1440-en.png")
     page.locator("#net-diagram").screenshot(path=artifacts / "diagram-only.png")
@@ -206,6 +218,7 @@ def test_image_set_shows_sample_predictions_and_confusion(new_page, artifacts):
     page.wait_for_function("document.querySelector('#mistakes').dataset.epoch === '0'")
     page.evaluate("window.nndojo.diagram.showEpoch(null)")
     page.wait_for_function("document.querySelector('#mistakes').dataset.epoch === '12'")
+    assert serious_axe_violations(page, "#mistakes") == []
     page.screenshot(path=artifacts / "mistakes-1440-en.png")
     page.click("#lang-btn")
     page.wait_for_function("document.querySelector('#confusion-matrix').layout.xaxis.title.text === '予測'")
