@@ -341,11 +341,13 @@ def test_every_comment_has_its_japanese() -> None:
     assert not missing
 
 
-def test_a_stopped_runs_file_says_where_it_stopped() -> None:
+def test_a_stopped_or_gpu_runs_file_says_so() -> None:
     spec_dict = SPECS["adagrad"]
     code = python_file(JobSpec.model_validate(spec_dict), Run("f" * 32, "x", "cancelled", 2), "en")
     assert "# The run stopped (cancelled) after epoch 2 of 4; this file trains all 4 epochs." in code
     assert "この実行はエポック 2 / 4 で止まりました" in python_file(JobSpec.model_validate(spec_dict), Run("f" * 32, "x", "cancelled", 2), "ja")
+    on_gpu = python_file(JobSpec.model_validate(spec_dict), Run.of({"id": "f" * 32, "status": "completed", "epoch": 4, "device": "cuda:0"}), "en")
+    assert "# The run trained on a GPU (cuda:0), whose sums round differently" in on_gpu
 
 
 def test_the_notebook_validates_and_executes(tmp_path: Path) -> None:

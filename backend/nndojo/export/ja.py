@@ -18,6 +18,9 @@ JA: dict[str, str] = {
     "The run stopped ($status) after epoch $epoch of $epochs; this file trains all $epochs epochs.": (
         "この実行はエポック $epoch / $epochs で止まりました（$status）。このファイルは $epochs エポックすべてを学習します。"
     ),
+    "The run trained on a GPU ($device), whose sums round differently: on a CPU its numbers differ a little.": (
+        "この実行は GPU ($device) で学習しました。足し算の丸め方が違うので、CPU では数値が少し変わります。"
+    ),
     "every random choice follows from it: the data, the first weights, the order of the samples, dropout": (
         "乱数はすべてこのシードから決まります: データ、重みの初期値、サンプルの順番、ドロップアウト"
     ),

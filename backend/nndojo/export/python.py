@@ -32,6 +32,7 @@ ABOUT = Snippet(
     # loss (and accuracy, for classes) on the training and test sets: on the CPU they match the run's own to 4 digits.
     """
 )
+ON_GPU = Snippet("# The run trained on a GPU ($device), whose sums round differently: on a CPU its numbers differ a little.")
 STOPPED = Snippet("# The run stopped ($status) after epoch $epoch of $epochs; this file trains all $epochs epochs.")
 SETTINGS = Snippet(
     """
@@ -59,10 +60,11 @@ class Run:
     status: str
     epoch: int | None
     lr_changes: tuple[tuple[int, float], ...] = ()  # live learning-rate changes: (steps taken before it, new rate)
+    device: str | None = None  # where it trained: cpu, cuda:0, …
 
     @classmethod
     def of(cls, job: dict[str, Any]) -> Run:
-        return cls(str(job["id"]), str(job.get("name") or ""), str(job["status"]), job.get("epoch"))
+        return cls(str(job["id"]), str(job.get("name") or ""), str(job["status"]), job.get("epoch"), device=job.get("device"))
 
     @property
     def slug(self) -> str:
@@ -116,6 +118,8 @@ def header(spec: m.JobSpec, run: Run, lang: Lang, filename: str | None) -> str:
     if filename is not None:
         lines.append(RUN_IT.render(lang, filename=filename, needs=needs(spec, lang)))
     lines.append(ABOUT.render(lang))
+    if run.device and run.device.startswith("cuda"):
+        lines += ["#", ON_GPU.render(lang, device=run.device)]
     if run.status != "completed":
         lines += ["#", STOPPED.render(lang, status=run.status, epoch=run.epoch or 0, epochs=spec.training.epochs)]
     return "\n".join(lines)
