@@ -14,6 +14,8 @@ pytestmark = pytest.mark.browser
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 VIEWS = ("play", "compare", "race", "lessons")
+# What axe reported before (issue 10), whatever its impact: no h1, an unnamed language button, an empty table header.
+REPORTED = ["page-has-heading-one", "button-name", "label-content-name-mismatch", "empty-table-header", "select-name"]
 
 # Each view's charts: the Playground's chart cards, Compare's two plots, the race's plot.
 CHART_WIDTHS = {
@@ -102,9 +104,10 @@ def test_axe_finds_no_serious_problem(new_page, size, one_run, artifacts):
         if size[0] == 1440:
             page.screenshot(path=artifacts / f"desktop-{view}-en.png")
         violations = page.evaluate(
-            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
-            ".filter(v => ['serious', 'critical'].includes(v.impact))"
-            ".map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`))"
+            "(reported) => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact) || reported.includes(v.id))"
+            ".map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`))",
+            REPORTED,
         )
         if violations:
             found[view] = violations
