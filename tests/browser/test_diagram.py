@@ -225,6 +225,15 @@ def test_image_set_shows_sample_predictions_and_confusion(new_page, artifacts):
     assert "テスト画像" in page.get_attribute("#sample-grid", "aria-label")
     assert "正解" in page.get_attribute("#sample-grid .nd-sample", "title")
     page.screenshot(path=artifacts / "mistakes-1440-ja.png")
+    # On a phone the panel stacks under the diagram, within the screen's width.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#mistakes").scroll_into_view_if_needed()
+    right = page.evaluate("Math.max(...[...document.querySelectorAll('#mistakes, #mistakes *')].map(e => e.getBoundingClientRect().right))")
+    assert right <= 390
+    page.screenshot(path=artifacts / "mistakes-390-ja.png")
+    page.click("#lang-btn")
+    page.wait_for_function("document.querySelector('#confusion-matrix').layout.xaxis.title.text === 'predicted'")
+    page.screenshot(path=artifacts / "mistakes-390-en.png")
 
 
 @pytest.mark.parametrize(("lang", "viewport"), [("en", (1440, 900)), ("ja", (1440, 900)), ("en", (390, 844)), ("ja", (390, 844))])
