@@ -13,6 +13,7 @@ const MIN_RATE = 4; // epochs a second at 1×, however short the run
 
 let run = null;
 let epoch = null; // the epoch shown; null: the run's last (nothing pinned)
+let view = null; // the RunData.until view shown (carried forward while playing)
 let position = 0; // while playing: the fractional epoch reached
 let frame = null;
 let lastTime = null;
@@ -59,7 +60,8 @@ function scrub(e) {
   if (target === last) back();
   else {
     epoch = target;
-    showView(run.until(target));
+    view = run.until(target, view);
+    showView(view);
     showEpoch(target);
   }
   scrubber.value = String(target);
@@ -68,6 +70,7 @@ function scrub(e) {
 
 function back() {
   epoch = null;
+  view = null;
   showView(null);
   showEpoch(null);
 }

@@ -81,15 +81,22 @@ export class RunData {
   }
 
   /** The run as it stood right after epoch `epoch` (its control events at that epoch included): what the replay
-   * scrubber shows. Rebuilt from the events, so every chart reads it as it reads a live run. */
-  until(epoch) {
-    const view = new RunData(this.job, this.spec);
-    for (const key of ["kind", "task", "nClasses", "points", "opened", "device", "nParams"]) view[key] = this[key];
-    for (const ev of this.events) {
-      if (ev.epoch > epoch) break;
+   * scrubber shows. Rebuilt from the events, so every chart reads it as it reads a live run; `from`, an earlier view
+   * of this run at or before `epoch`, is carried forward instead (a replay playing costs only the new epochs). */
+  until(epoch, from = null) {
+    let view = from && from.replayOf === this && from.replayEpoch <= epoch ? from : null;
+    if (!view) {
+      view = new RunData(this.job, this.spec);
+      for (const key of ["kind", "task", "nClasses", "points", "opened", "device", "nParams"]) view[key] = this[key];
+      Object.assign(view, { replayOf: this, replayIndex: 0 });
+    }
+    let i = view.replayIndex;
+    for (; i < this.events.length && !(this.events[i].epoch > epoch); i += 1) {
+      const ev = this.events[i];
       if (ev.type === "epoch") view.addEpoch(ev);
       else view.addControl(ev);
     }
+    Object.assign(view, { replayIndex: i, replayEpoch: epoch });
     view.status = this.status;
     view.divergedAt = this.divergedAt;
     view.revision = this.revision + 1 + epoch; // never one this run's charts were drawn at with other data

@@ -5,6 +5,8 @@ shows. Screenshots at 1440 and 390 px, in English and Japanese, go to test-artif
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from browser_helpers import train_and_wait
 
@@ -91,15 +93,21 @@ def test_the_scrubber_moves_the_boundary_and_the_charts_to_an_earlier_epoch(new_
     boundary = "document.querySelector('#chart-boundary .plot').data[0].z"
     latest = page.evaluate(boundary)
 
-    page.evaluate("(() => { const s = document.querySelector('#epoch-scrubber'); s.value = '3'; s.dispatchEvent(new Event('input')); })()")
-    page.wait_for_function("document.querySelector('#chart-loss .plot').calcdata?.[0]?.length === 4")
     events = api_events(page, job_id)
-    at3 = next(e for e in events if e["type"] == "epoch" and e["epoch"] == 3)
-    page.wait_for_function(f"JSON.stringify({boundary}) === {repr(__import__('json').dumps(at3['boundary']['z'], separators=(',', ':')))}")
+
+    def scrub_to(epoch: int) -> None:
+        page.evaluate(f"(() => {{ const s = document.querySelector('#epoch-scrubber'); s.value = '{epoch}'; s.dispatchEvent(new Event('input')); }})()")
+        page.wait_for_function(f"document.querySelector('#chart-loss .plot').calcdata?.[0]?.length === {epoch + 1}")
+        z = next(e for e in events if e["type"] == "epoch" and e["epoch"] == epoch)["boundary"]["z"]
+        page.wait_for_function(f"JSON.stringify({boundary}) === {json.dumps(json.dumps(z, separators=(',', ':')))}")
+
+    scrub_to(7)
+    scrub_to(3)  # back: rebuilt from the start
     assert page.evaluate(boundary) != latest, "epoch 3's picture differs from the last one"
     assert "3" in page.inner_text("#run-epoch") and page.inner_text("#replay-epoch") == "epoch 3 of 40"
     assert page.get_attribute("#net-diagram", "data-epoch") == "3", "the diagram follows the scrubber"
     page.screenshot(path=artifacts / "playback-scrubbed-1440-en.png")
+    scrub_to(9)  # forward: carried on from epoch 3's view
 
     page.select_option("#replay-speed", "4")
     page.click("#replay-play")
