@@ -445,3 +445,16 @@ def test_the_endpoints_follow_the_read_rules(server: SimpleNamespace, jobkit: Si
     with sqlite3.connect(server.data_dir / "nndojo.db") as db:
         assert db.execute("select count(*) from weights where job_id = ?", (job["id"],)).fetchone() == (0,), "deleted with the job"
         assert db.execute("select count(*) from weights where job_id = ?", (running["id"],)).fetchone() == (1,)
+
+
+def test_weights_travel_in_frames_under_the_frame_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A weights file larger than one frame's chunk arrives whole, in order, each frame with its place in the file."""
+    from nndojo.jobs import wire
+
+    monkeypatch.setattr(wire, "WEIGHTS_CHUNK", 1000)
+    data = bytes(range(256)) * 10
+    frames = [wire.decode_body(frame[4:]) for frame in wire.weights_frames("job", data)]
+    assert [f.meta for f in frames] == [{"offset": o, "total": 2560} for o in (0, 1000, 2000)]
+    assert all(f.kind == wire.WEIGHTS and f.job_id == "job" for f in frames)
+    assert b"".join(f.payload for f in frames) == data
+    assert wire.MAX_WEIGHTS_BYTES >= 4 * 2 * 10_000_000, "the largest model a spec allows fits"
