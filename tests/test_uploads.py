@@ -184,7 +184,7 @@ def test_ten_megabytes_are_refused_without_being_read(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, jobkit: SimpleNamespace) -> Iterator[SimpleNamespace]:
-    env = {"NNDOJO_MODE": "classroom", "NNDOJO_TEACHER_PASSWORD": PASSWORD}
+    env = {"NNDOJO_MODE": "classroom", "NNDOJO_TEACHER_PASSWORD": PASSWORD, "NNDOJO_MAX_UPLOADS_PER_STUDENT": "2"}
     data_dir = tmp_path_factory.mktemp("uploads")
     box = SimpleNamespace(process=jobkit.start_server(data_dir, env), data_dir=data_dir, env=env)
     try:
@@ -317,6 +317,21 @@ def test_bad_uploads_over_http(server: SimpleNamespace) -> None:
 
     streamed = teacher.post("/api/datasets", content=chunked(), headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert streamed.status_code == 413
+
+
+def test_a_students_uploads_are_counted_and_go_with_their_class(server: SimpleNamespace) -> None:
+    url = server.process.url
+    teacher = login(url, {"password": PASSWORD})
+    klass = teacher.post("/api/classes", json={"name": "leaving"}).json()
+    cy = login(url, {"class_code": klass["code"], "name": "Cy"})
+    names = [upload(cy, small(GOOD_ROWS).decode(), "y").json()["name"] for _ in range(2)]
+    third = upload(cy, small(GOOD_ROWS).decode(), "y")
+    assert third.status_code == 429 and third.json()["detail"]["code"] == "max_uploads_per_student"
+    assert upload(teacher, small(GOOD_ROWS).decode(), "y").status_code == 201, "the teacher keeps any number"
+    assert set(names) <= names_in_catalog(teacher)
+    assert teacher.delete(f"/api/classes/{klass['id']}").status_code == 204
+    assert not set(names) & names_in_catalog(teacher)
+    assert all(teacher.get(f"/api/datasets/{n}").status_code == 404 for n in names)
 
 
 def test_an_upload_survives_a_restart(server: SimpleNamespace, jobkit: SimpleNamespace) -> None:
