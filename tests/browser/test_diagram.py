@@ -136,6 +136,8 @@ def test_units_draw_their_output_and_follow_training(new_page, artifacts):
     page.click("[data-unit='dense_2.1']")
     assert page.input_value("[data-key='chart-weights-now-layer']") == "dense_2"
     assert page.input_value("[data-key='chart-act-hist-layer']") == "dense_2"
+    widths = page.evaluate("Object.fromEntries(document.querySelector('#chart-grad-epochs .plot').data.map(t => [t.name, t.line.width]))")
+    assert widths["dense_2"] > max(w for name, w in widths.items() if name != "dense_2")  # its gradient history stands out
     assert "dense_2.1" in page.inner_text("#net-diagram-info")
     # Hovering a unit shows its picture enlarged.
     page.hover("[data-unit='dense_1.1']")
