@@ -99,6 +99,13 @@ async function readStepLosses(id, state) {
   }
 }
 
+/** "4 runs · about 90 s on 2 CPU cores": seconds under a minute, one run said in the singular. */
+function sizeText(lesson) {
+  const n = lesson.variants.length;
+  const runs = n === 1 ? t("lessons.oneRun") : t("lessons.runs", { n });
+  return lesson.minutes < 1 ? t("lessons.sizeSeconds", { runs, s: Math.round(lesson.minutes * 60) }) : t("lessons.size", { runs, min: lesson.minutes });
+}
+
 function card(lesson) {
   const n = lesson.variants.length;
   const current = active && active.lesson.id === lesson.id;
@@ -106,11 +113,11 @@ function card(lesson) {
     "li",
     { class: `lesson-card${current ? " current" : ""}`, "data-lesson": lesson.id },
     h("h3", {}, text(lesson.title)),
-    h("p", { class: "hint" }, `${t("lessons.figure", { fig: lesson.figure })} · ${t("lessons.size", { n, min: lesson.minutes })}`),
+    h("p", { class: "hint" }, `${t("lessons.figure", { fig: lesson.figure })} · ${sizeText(lesson)}`),
     h(
       "button",
       { type: "button", class: `btn ${current ? "" : "primary"} small`, "data-run-lesson": lesson.id, disabled: Boolean(current && active.submitting), onclick: () => runLesson(lesson) },
-      current ? t("lessons.rerun") : t("lessons.run", { n }),
+      current ? t("lessons.rerun") : n === 1 ? t("lessons.runOne") : t("lessons.run", { n }),
     ),
   );
 }
