@@ -281,12 +281,18 @@ function paintUnits(c, ev) {
   drawnFrom.set(c.col.name, ev || null);
   const grids = ev && ev.units ? ev.units[c.col.name] : null;
   const scale = grids ? Math.max(1, maxAbs(grids)) : 1; // tanh and sigmoid on their own scale, ReLU by the layer's largest
+  const dying = ["relu", "step"].includes(c.col.activation);
   c.canvases.forEach((canvas, i) => {
-    if (grids && grids[i]) c.boxes[i].dataset.hash = paintGrid(canvas, grids[i], { scale });
+    const box = c.boxes[i];
+    if (grids && grids[i]) box.dataset.hash = paintGrid(canvas, grids[i], { scale });
     else {
       clearGrid(canvas);
-      delete c.boxes[i].dataset.hash;
+      delete box.dataset.hash;
     }
+    // A ReLU or step unit that is 0 over the whole plane is dead: nothing flows through it, nor back.
+    const dead = dying && grids && grids[i] && grids[i].every((row) => row.every((v) => v === 0));
+    box.dataset.dead = String(Boolean(dead));
+    box.setAttribute("aria-label", t(dead ? "diagram.deadUnit" : "diagram.unit", { unit: `${c.col.name}.${i}` }));
   });
 }
 
