@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import ValidationError
 
 from nndojo.api.access import ReadableJob
 from nndojo.api.deps import ManagerDep, UploadsDep
@@ -22,7 +23,7 @@ from nndojo.export.notebook import notebook_file
 from nndojo.export.python import Run, python_file
 from nndojo.jobs.manager import JobManager
 from nndojo.jobs.store import FINAL_STATUSES
-from nndojo.spec import JobSpec
+from nndojo.spec import JobSpec, SpecError
 
 router = APIRouter(prefix="/api/jobs", tags=["export"])
 
@@ -48,10 +49,13 @@ def ended(job: dict[str, Any]) -> Run:
 
 
 def code_of(job: dict[str, Any], uploads: UploadsDep, make: Callable[..., str], run: Run, lang: str) -> str:
-    """The exported code; a run on an upload that is gone cannot say how to read its file: 409."""
-    spec = JobSpec.model_validate(job["spec"])
+    """The exported code; a run on an upload that is gone cannot say how to read its file, nor one whose stored spec
+    this version no longer reads: 409."""
     try:
+        spec = JobSpec.model_validate(job["spec"])
         return make(spec, run, lang, uploads.get(spec.dataset.name))
+    except (ValidationError, SpecError) as exc:
+        raise HTTPException(409, {"msg": f"this run's spec cannot be exported by this version of the server: {exc}", "code": "spec_outdated"}) from exc
     except UploadGone as exc:
         raise HTTPException(
             409,
