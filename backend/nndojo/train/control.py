@@ -101,6 +101,12 @@ class Pilot:
             for action, value in self.controls.wait(self.should_stop):
                 self._apply(action, value, epoch, step)
 
+    def poll(self, epoch: int, step: int) -> None:
+        """boundary() without blocking, for a trainer that must not wait on one run (nndojo.train.pack parks it)."""
+        if self.controls is not None and self.controls.pending:
+            for action, value in self.controls.take():
+                self._apply(action, value, epoch, step)
+
     def wants_pictures(self) -> bool:
         """Whether the epoch ending now carries the pictures (boundary, unit maps, histograms) beyond the event plan's:
         a stepped one does while the budget has room, so a student stepping a paused run sees each step's picture."""
