@@ -458,3 +458,14 @@ def test_weights_travel_in_frames_under_the_frame_limit(monkeypatch: pytest.Monk
     assert all(f.kind == wire.WEIGHTS and f.job_id == "job" for f in frames)
     assert b"".join(f.payload for f in frames) == data
     assert wire.MAX_WEIGHTS_BYTES >= 4 * 2 * 10_000_000, "the largest model a spec allows fits"
+
+
+def test_a_spec_this_version_cannot_read_is_a_409() -> None:
+    from fastapi import HTTPException
+
+    from nndojo.api.export import code_of
+
+    job = {"id": "e" * 32, "status": "completed", "epoch": 3, "spec": {**SPECS["sgd"], "training": {"epochs": 3, "momentum_typo": 1}}}
+    with pytest.raises(HTTPException) as refused:
+        code_of(job, SimpleNamespace(get=lambda name: None), python_file, Run.of(job), "en")  # type: ignore[arg-type]
+    assert refused.value.status_code == 409 and refused.value.detail["code"] == "spec_outdated"
