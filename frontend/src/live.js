@@ -53,8 +53,8 @@ async function act(call) {
   try {
     await call(run.job.id);
   } catch (err) {
-    const msg = err instanceof ApiError && err.items.length ? errorText(err.items[0]) : err.message;
-    report(t("live.failed", { msg }));
+    if (err instanceof ApiError && err.status === 409) report(t("live.conflict"));
+    else report(t("live.failed", { msg: err instanceof ApiError && err.items.length ? errorText(err.items[0]) : err.message }));
   } finally {
     waiting = false;
     refresh();
