@@ -34,6 +34,9 @@ from bench_server import RESULTS, playground_spec, start, stop
 
 PASSWORD = "drill"
 COMPARE_PERIOD_S = 1.0
+# Under the server's keep_alive_s (5 s): a client that reuses a connection the server is closing gets a reset, which
+# browsers retry for a GET; the drill's clients close idle connections first and retry a reset GET once, counted.
+CLIENT_LIMITS = httpx.Limits(keepalive_expiry=2.0)
 DASHBOARD_PERIOD_S = 2.0
 
 
@@ -56,6 +59,7 @@ class Drill:
         self.completed = 0
         self.gapless = 0
         self.refused: dict[int, int] = {}
+        self.get_retries = 0
         self.done = asyncio.Event()
 
     def count(self, reply: httpx.Response) -> httpx.Response:
@@ -63,8 +67,19 @@ class Drill:
             self.server_errors += 1
         return reply
 
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=120, limits=CLIENT_LIMITS)
+
+    async def get(self, http: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:
+        """A GET as a browser makes it: once more on a fresh connection if the reused one was reset."""
+        try:
+            return self.count(await http.get(path, params=params))
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+            self.get_retries += 1
+            return self.count(await http.get(path, params=params))
+
     async def student(self, code: str, index: int, shared: list[str]) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=120) as http:
+        async with self.client() as http:
             self.count(await http.post("/api/session", json={"class_code": code, "name": f"student {index:03d}"}))
             started = time.perf_counter()
             reply = self.count(await http.post("/api/jobs", json=playground_spec(index)))
@@ -93,13 +108,13 @@ class Drill:
 
     async def compare_tab(self, code: str, index: int, shared: list[str]) -> None:
         """A Compare tab: the job list, then only the new metrics of the shown runs, once a second."""
-        async with httpx.AsyncClient(base_url=self.url, timeout=120) as http:
+        async with self.client() as http:
             self.count(await http.post("/api/session", json={"class_code": code, "name": f"viewer {index:03d}"}))
             after: dict[str, int] = {}
             while not self.done.is_set():
-                self.count(await http.get("/api/jobs", params={"limit": 20}))
+                await self.get(http, "/api/jobs", limit=20)
                 for job_id in list(shared):
-                    reply = self.count(await http.get(f"/api/jobs/{job_id}/metrics", params={"after": after.get(job_id, -1)}))
+                    reply = await self.get(http, f"/api/jobs/{job_id}/metrics", after=after.get(job_id, -1))
                     if reply.status_code == 200:
                         after[job_id] = reply.json()["last_seq"]
                 await asyncio.sleep(COMPARE_PERIOD_S)
@@ -108,20 +123,20 @@ class Drill:
         after: dict[str, int] = {}
         while not self.done.is_set():
             started = time.perf_counter()
-            self.count(await teacher.get(f"/api/classes/{class_id}"))
-            jobs = self.count(await teacher.get("/api/jobs", params={"class_id": class_id, "limit": 1000})).json()
+            await self.get(teacher, f"/api/classes/{class_id}")
+            jobs = (await self.get(teacher, "/api/jobs", class_id=class_id, limit=1000)).json()
             for job in jobs:
                 if job["status"] in ("queued",):
                     continue
                 if job["status"] not in ("running",) and job["id"] in after:
                     continue
-                reply = self.count(await teacher.get(f"/api/jobs/{job['id']}/metrics", params={"after": after.get(job["id"], -1)}))
+                reply = await self.get(teacher, f"/api/jobs/{job['id']}/metrics", after=after.get(job["id"], -1))
                 after[job["id"]] = reply.json()["last_seq"]
             self.dashboard_s.append(time.perf_counter() - started)
             await asyncio.sleep(DASHBOARD_PERIOD_S)
 
     async def run(self) -> dict[str, Any]:
-        async with httpx.AsyncClient(base_url=self.url, timeout=120) as teacher:
+        async with self.client() as teacher:
             self.count(await teacher.post("/api/session", json={"password": PASSWORD}))
             found = (await teacher.post("/api/classes", json={"name": "drill"})).json()
             shared: list[str] = []
@@ -139,6 +154,7 @@ class Drill:
             "completed": self.completed,
             "gapless_streams": self.gapless,
             "server_errors_5xx": self.server_errors,
+            "get_retries_after_reset": self.get_retries,
             "submit_p50_ms": 1000 * pct(self.submit_s, 0.5),
             "submit_p95_ms": 1000 * pct(self.submit_s, 0.95),
             "delivery_p50_ms": 1000 * pct(self.delivery_s, 0.5),
