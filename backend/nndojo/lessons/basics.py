@@ -55,7 +55,7 @@ STEP_LESSON = Lesson(
     expected_en="The step network's hidden weights never move and it stays far below the sigmoid network, which bends its "
     "boundary around the spirals.",
     expected_ja="ステップ関数のネットワークは隠れ層の重みがまったく動かず、渦に沿って境界を曲げるシグモイドのネットワークに大きく及びません。",
-    minutes=1.0,
+    minutes=0.5,
     charts=("test_accuracy", "boundary"),
     variants=(Variant("step", "step", "ステップ関数", _twin("step")), Variant("sigmoid", "sigmoid", "シグモイド", _twin("sigmoid"))),
     rules=(
@@ -111,7 +111,7 @@ LOSS_LESSON = Lesson(
     "ラベルとの二乗和誤差にするかで比べます。",
     expected_en="Softmax with cross-entropy, whose gradient is simply y − t, classifies better at every epoch.",
     expected_ja="勾配がきれいに y − t となるソフトマックス+交差エントロピーの方が、どのエポックでもよく分類します。",
-    minutes=0.5,
+    minutes=0.25,
     charts=("test_accuracy",),
     variants=(
         Variant("softmax_ce", "softmax + cross-entropy", "ソフトマックス+交差エントロピー", _pairing("softmax", "cross_entropy")),
@@ -182,7 +182,7 @@ VANISHING_LESSON = Lesson(
     "chance; with ReLU and He the gradient reaches the first layer and the circle is learned.",
     expected_ja="シグモイドのネットワークでは最初の層の勾配が最後の層より何桁も小さく、正解率は当て推量のままです。ReLU と He "
     "では勾配が最初の層まで届き、円を学習します。",
-    minutes=0.5,
+    minutes=0.25,
     charts=("grad_depth", "test_accuracy"),
     variants=(
         Variant("sigmoid", "sigmoid, Xavier", "シグモイド・Xavier", example("06-vanishing-sigmoid.json")),
