@@ -81,8 +81,16 @@ async function poll() {
  * ends at step s₀ + (j + 1)·k, s₀ the previous epoch's step; epoch 0's loss starts the curve at iteration 0. */
 async function readStepLosses(id, state) {
   const steps = state.steps || (state.steps = { x: [], y: [], after: -1, lastStep: 0 });
-  const { events, nextAfter } = await api.eventPage(id, steps.after);
-  steps.after = nextAfter;
+  // a page holds at most a few MB, a few epochs of a big net's histograms: read on until the log has no more
+  for (;;) {
+    const { events, nextAfter } = await api.eventPage(id, steps.after);
+    if (!events.length) return;
+    steps.after = nextAfter;
+    addStepLosses(steps, events);
+  }
+}
+
+function addStepLosses(steps, events) {
   for (const ev of events) {
     if (ev.type !== "epoch" || !ev.train) continue;
     const losses = ev.train.loss_steps || [];
