@@ -106,6 +106,7 @@ def test_the_scrubber_moves_the_boundary_and_the_charts_to_an_earlier_epoch(new_
     assert page.evaluate(boundary) != latest, "epoch 3's picture differs from the last one"
     assert "3" in page.inner_text("#run-epoch") and page.inner_text("#replay-epoch") == "epoch 3 of 40"
     assert page.get_attribute("#net-diagram", "data-epoch") == "3", "the diagram follows the scrubber"
+    assert page.evaluate("document.querySelector('#chart-loss .plot').layout.xaxis.range") == [0, 40], "the whole run's axis"
     page.screenshot(path=artifacts / "playback-scrubbed-1440-en.png")
     scrub_to(9)  # forward: carried on from epoch 3's view
 

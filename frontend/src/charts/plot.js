@@ -51,8 +51,10 @@ export function baseLayout(extra = {}) {
 
 /** An epoch x-axis: whole numbers only, one tick per epoch while there are few. */
 export function epochAxis(run, title) {
-  const last = run && run.epochs.length ? run.epochs[run.epochs.length - 1] : 0;
-  return { title: { text: title }, tickformat: "d", ...(last <= 10 ? { dtick: 1 } : {}) };
+  const whole = run && run.replayOf ? run.replayOf : run; // a replay keeps the whole run's axis: the curves grow across it
+  const last = whole && whole.epochs.length ? whole.epochs[whole.epochs.length - 1] : 0;
+  const range = whole !== run ? { range: [whole.epochs[0], last], autorange: false } : {};
+  return { title: { text: title }, tickformat: "d", ...(last <= 10 ? { dtick: 1 } : {}), ...range };
 }
 
 /** Colours for layers by depth: light (first layer) to dark (output), so order is readable at a glance. */
