@@ -44,7 +44,7 @@ def _step_fails(runs: Runs) -> Verdict:
 
 STEP_LESSON = Lesson(
     id="step",
-    figure="3-6",
+    figure="3-8",
     title_en="The step function cannot learn",
     title_ja="ステップ関数では学習できない",
     text_en="Two spirals, two hidden layers of 16 units: once with the step function, once with its smooth twin, the "
@@ -171,7 +171,7 @@ def _accuracy(runs: Runs) -> Verdict:
 
 VANISHING_LESSON = Lesson(
     id="vanishing",
-    figure="6-11",
+    figure="6-10",
     title_en="Vanishing gradients: 8 sigmoid layers against ReLU + He",
     title_ja="勾配消失: シグモイド8層 対 ReLU + He",
     text_en="The presets 'Vanishing gradients' and 'Same, ReLU + He' (examples/06 and 07): eight layers of 16 units on the "
