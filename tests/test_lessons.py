@@ -26,7 +26,7 @@ torch.set_num_threads(1)
 # What each lesson's test shrinks (dotted spec paths), keeping what its verdicts read: fewer images or epochs where the
 # book's result already shows, so that all lessons together train in well under three minutes on one core.
 REDUCED: dict[str, dict[str, Any]] = {
-    "step": {"training.epochs": 200},
+    "step": {"training.epochs": 150},
     "loss": {"dataset.train_limit": 1000, "training.epochs": 4},
     "vanishing": {"training.epochs": 30},
     "optimizers": {"dataset.train_limit": 1280, "training.epochs": 8},
