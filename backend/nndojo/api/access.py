@@ -5,7 +5,8 @@ In personal mode every caller is the one user and may do everything. In classroo
 
 |                         | owner | classmate              | teacher | no session |
 | read job, events, …     | yes   | only if shared         | yes     | 401        |
-| cancel, delete, share   | yes   | 403 if shared, else 404| yes     | 401        |
+| cancel, delete, share,  | yes   | 403 if shared, else 404| yes     | 401        |
+| pause, resume, step, lr |       |                        |         |            |
 
 A job the caller may not see is 404, never 403: ids reveal nothing. Uploaded datasets follow the same table
 (entries carry owner_id, class_id and shared as jobs do). Websockets follow the same rules, and also need a
@@ -64,7 +65,8 @@ class Caller:
         return job.get("owner_id") == self.user.id or (bool(job.get("shared")) and job.get("class_id") in (self.user.class_id, None))
 
     def control(self, job: dict[str, Any]) -> int:
-        """200 when the caller may cancel, delete or share the job; else the status to answer (403 or 404)."""
+        """200 when the caller may cancel, delete, share, pause, resume or step the job or change its lr; else the status
+        to answer (403 or 404)."""
         if self.is_teacher or self.user is None or job.get("owner_id") == self.user.id:
             return 200
         return 403 if self.can_read(job) else 404
