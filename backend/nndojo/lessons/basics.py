@@ -55,7 +55,7 @@ STEP_LESSON = Lesson(
     expected_en="The step network's hidden weights never move and it stays far below the sigmoid network, which bends its "
     "boundary around the spirals.",
     expected_ja="ステップ関数のネットワークは隠れ層の重みがまったく動かず、渦に沿って境界を曲げるシグモイドのネットワークに大きく及びません。",
-    minutes=0.5,
+    minutes=0.25,
     charts=("test_accuracy", "boundary"),
     variants=(Variant("step", "step", "ステップ関数", _twin("step")), Variant("sigmoid", "sigmoid", "シグモイド", _twin("sigmoid"))),
     rules=(

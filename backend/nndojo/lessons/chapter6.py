@@ -254,7 +254,7 @@ INIT_LESSON = Lesson(
     text_ja="最適化の比較と同じネットワークを SGD(0.01)で 2,000 回更新します。初期値は標準偏差 0.01 の正規分布、Xavier、He の3通り。",
     expected_en="With std 0.01 the loss stays at ln 10 ≈ 2.30: nothing is learned. Xavier and He learn, He the fastest.",
     expected_ja="標準偏差 0.01 では損失が ln 10 ≈ 2.30 のまま、まったく学習しません。Xavier と He は学習し、He が最も速く進みます。",
-    minutes=1.0,
+    minutes=0.5,
     charts=("loss_steps", "test_accuracy"),
     variants=tuple(
         Variant(
@@ -340,7 +340,7 @@ BATCHNORM_LESSON = Lesson(
     "1・0.1・0.01・0.001 の4通りにし、それぞれバッチ正規化なしとあり(各 Affine と ReLU の間)で学習します。",
     expected_en="With batch norm the network learns faster at every initial scale, and learns at all where the plain one cannot.",
     expected_ja="バッチ正規化を使うと、どの初期値でも学習が速く進み、使わないと学習できない初期値でも学習できます。",
-    minutes=0.5,
+    minutes=0.25,
     charts=("train_accuracy",),
     variants=tuple(
         Variant(
@@ -428,7 +428,7 @@ OVERFIT_LESSON = Lesson(
     expected_en="Without regularisation training accuracy reaches nearly 100% while test accuracy stalls far below; weight decay "
     "and dropout narrow that gap.",
     expected_ja="正則化なしでは訓練精度がほぼ 100% に達する一方でテスト精度は大きく下回ります。荷重減衰とドロップアウトはその差を縮めます。",
-    minutes=1.0,
+    minutes=0.75,
     charts=("train_test_accuracy",),
     variants=tuple(
         Variant(

@@ -62,7 +62,7 @@ FILTERS_LESSON = Lesson(
     expected_en="Before training the filters are random noise; trained, they turn into smooth blobs and edges: neighbouring "
     "weights become alike.",
     expected_ja="学習前のフィルタはランダムなノイズですが、学習後は滑らかな濃淡やエッジになります。隣り合う重みが似てきます。",
-    minutes=1.0,
+    minutes=0.5,
     charts=("filters", "test_accuracy"),
     variants=(
         Variant(
@@ -148,7 +148,7 @@ NETS_LESSON = Lesson(
     "and GPUs).",
     expected_ja="AlexNet の深さは画像1枚ごとに LeNet の何倍もの計算を要します。数千枚と CPU で数分では、小さな LeNet の方がまだ上です。"
     "深さが生きるのは、それに見合うデータと計算資源があるときです(8章: ビッグデータと GPU)。",
-    minutes=2.0,
+    minutes=1.5,
     charts=("test_accuracy", "loss"),
     variants=tuple(
         Variant(

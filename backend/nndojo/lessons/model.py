@@ -94,7 +94,7 @@ class Lesson:
     text_ja: str
     expected_en: str  # the book's result in a sentence
     expected_ja: str
-    minutes: float  # about twice what all variants together took in-process on a quiet 2-core machine (the server adds its start-up)
+    minutes: float  # all variants submitted at once to a quiet 2-core server, measured, plus about half
     charts: tuple[str, ...]  # what the lesson view draws: loss, accuracy, test_accuracy, histograms, grad_depth, filters
     variants: tuple[Variant, ...]
     rules: tuple[Rule, ...]
