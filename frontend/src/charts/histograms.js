@@ -9,7 +9,15 @@ function bars(hist, color) {
   if (!hist || !hist.edges || hist.edges.length < 2) return [];
   const centers = hist.counts.map((_, i) => (hist.edges[i] + hist.edges[i + 1]) / 2);
   const widths = hist.counts.map((_, i) => hist.edges[i + 1] - hist.edges[i]);
-  return [{ type: "bar", x: centers, y: hist.counts, width: widths, marker: { color, line: { width: 0 } }, showlegend: false, hovertemplate: "%{x:.3g}: %{y}<extra></extra>" }];
+  const out = [{ type: "bar", x: centers, y: hist.counts, width: widths, marker: { color, line: { width: 0 } }, showlegend: false, hovertemplate: "%{x:.3g}: %{y}<extra></extra>" }];
+  if (typeof hist.zeros === "number") {
+    // ReLU and step layers count exact zeros apart (activation.hist.zeros): their own grey bar, left of the range,
+    // so the pile at 0 neither hides the rest nor vanishes from the picture
+    const span = hist.edges.at(-1) - hist.edges[0];
+    const at = hist.edges[0] - span / 20;
+    out.push({ type: "bar", x: [at], y: [hist.zeros], width: [span / 30], marker: { color: "#9aa3ad", line: { width: 0 } }, showlegend: false, hovertemplate: `${t("chart.exactZeros")}: %{y}<extra></extra>` });
+  }
+  return out;
 }
 
 function layerOf(run, name) {
@@ -58,7 +66,11 @@ export function activationChart() {
             showarrow: false,
             align: "right",
             bgcolor: "rgba(255,255,255,.85)",
-            text: `${t("chart.saturated")} ${pct(act.saturated_fraction)}<br>${t("chart.dead")} ${pct(act.dead_fraction)}`,
+            text: [
+              `${t("chart.saturated")} ${pct(act.saturated_fraction)}`,
+              `${t("chart.zeroOutputs")} ${pct(act.dead_fraction)}`,
+              ...(typeof act.dead_units === "number" ? [`${t("chart.dead")} ${pct(act.dead_units)}`] : []),
+            ].join("<br>"),
           },
         ]
       : [];
@@ -74,7 +86,8 @@ export function activationFractionsChart() {
     const x = layers.map((l) => l.name);
     const data = [
       { type: "bar", name: t("chart.saturated"), x, y: layers.map((l) => l.activation.saturated_fraction ?? 0), marker: { color: "#e07b39" } },
-      { type: "bar", name: t("chart.dead"), x, y: layers.map((l) => l.activation.dead_fraction ?? 0), marker: { color: "#5f6b7a" } },
+      { type: "bar", name: t("chart.zeroOutputs"), x, y: layers.map((l) => l.activation.dead_fraction ?? 0), marker: { color: "#9aa3ad" } },
+      { type: "bar", name: t("chart.dead"), x, y: layers.map((l) => l.activation.dead_units ?? null), marker: { color: "#3b4450" } },
     ];
     draw(card.plot, data, baseLayout({ datarevision: run.revision, barmode: "group", yaxis: { range: [0, 1], tickformat: ".0%" }, xaxis: { type: "category" } }));
   };
