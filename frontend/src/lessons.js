@@ -6,6 +6,7 @@ import { api, ApiError } from "./api.js";
 import { h, render } from "./dom.js";
 import { getLang, onLang, t } from "./i18n.js";
 import { drawLessonCharts, lessonCharts } from "./charts/lesson.js";
+import { addStepLosses, newStepSeries } from "./steps.js";
 
 const FINAL = new Set(["completed", "failed", "cancelled", "diverged"]);
 const POLL_MS = 1000;
@@ -77,33 +78,15 @@ async function poll() {
   if (going && !root.hidden) pollTimer = setTimeout(poll, POLL_MS);
 }
 
-/** The training loss against iterations from the epoch events' train.loss_steps (docs/api.md): point j of an epoch
- * ends at step s₀ + (j + 1)·k, s₀ the previous epoch's step; epoch 0's loss starts the curve at iteration 0. */
+/** The training loss against iterations (steps.js), read page by page from the run's events. */
 async function readStepLosses(id, state) {
-  const steps = state.steps || (state.steps = { x: [], y: [], after: -1, lastStep: 0 });
+  const steps = state.steps || (state.steps = { ...newStepSeries(), after: -1 });
   // a page holds at most a few MB, a few epochs of a big net's histograms: read on until the log has no more
   for (;;) {
     const { events, nextAfter } = await api.eventPage(id, steps.after);
     if (!events.length) return;
     steps.after = nextAfter;
-    addStepLosses(steps, events);
-  }
-}
-
-function addStepLosses(steps, events) {
-  for (const ev of events) {
-    if (ev.type !== "epoch" || !ev.train) continue;
-    const losses = ev.train.loss_steps || [];
-    const k = ev.train.loss_every || 1;
-    if (ev.epoch === 0) {
-      steps.x.push(0);
-      steps.y.push(ev.train.loss ?? null);
-    }
-    losses.forEach((loss, j) => {
-      steps.x.push(Math.min(steps.lastStep + (j + 1) * k, ev.step));
-      steps.y.push(loss);
-    });
-    steps.lastStep = ev.step;
+    for (const ev of events) addStepLosses(steps, ev);
   }
 }
 

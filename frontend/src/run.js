@@ -1,5 +1,7 @@
 // One run's history, built from its events: the curves, per-layer series and capped histogram history the charts draw.
 
+import { addStepLosses, newStepSeries } from "./steps.js";
+
 export const MAX_HEAT_COLUMNS = 160; // weight-histogram history kept per layer; older columns are thinned, not dropped
 
 export class RunData {
@@ -16,6 +18,8 @@ export class RunData {
     this.train = { loss: [], accuracy: [] };
     this.test = { loss: [], accuracy: [] };
     this.lr = [];
+    this.epochSteps = []; // the step each epoch ended at: where an epoch sits on an iterations axis
+    this.steps = newStepSeries(); // the training loss every few steps (train.loss_steps)
     this.layerNames = [];
     this.grad = new Map(); // name -> [grad_norm per epoch]
     this.heat = new Map(); // name -> {stride, cols: [{epoch, edges, counts}]}
@@ -50,6 +54,8 @@ export class RunData {
     this.test.loss.push(num(ev.test && ev.test.loss));
     this.test.accuracy.push(num(ev.test && ev.test.accuracy));
     this.lr.push(ev.lr ?? null);
+    this.epochSteps.push(typeof ev.step === "number" ? ev.step : null);
+    addStepLosses(this.steps, ev);
     const layers = ev.layers || [];
     // Long runs send the layers' scalars on a schedule: an epoch without them keeps the names (and the charts).
     if (layers.length && this.layerNames.length !== layers.length) this.layerNames = layers.map((l) => l.name);

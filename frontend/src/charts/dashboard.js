@@ -56,7 +56,8 @@ export function mountDashboard(el) {
     for (const card of cards) seen.observe(card.el);
   }
   for (const card of cards) {
-    if (card.select) card.select.addEventListener("change", () => drawNow());
+    // a card's own menus (the layer picker, the loss chart's x-axis) redraw it at once
+    for (const menu of card.el.querySelectorAll(".chart-head select")) menu.addEventListener("change", () => drawNow());
   }
   onLang(() => {
     for (const card of cards) {
