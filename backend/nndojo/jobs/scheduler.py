@@ -13,6 +13,11 @@ Decisions, in one place:
 - Pause: a paused job keeps its slot (its model and optimiser state live in that worker; moving them is not worth it
   for classroom-sized runs), so it still counts against its owner's running limit and its wall-clock limit keeps
   running. Past `max_paused_s` paused, it is stopped as cancelled with that reason, so no slot is held forever.
+- Packs (setting pack_jobs): a job whose model has a pack signature (nndojo.spec.packing) joins the running pack of
+  its signature, in its slot's worker, when it gets its turn (at most pack_max_jobs a pack), else starts one on a free
+  slot; it joins at the pack's next epoch boundary. Turns, the per-owner running limit and the time limit apply to
+  each job as they do solo: a pack is many owners' jobs, each counted as its owner's. A paused member leaves the
+  pack's batched step and waits in the pack (its state stays in that worker), as a paused solo job keeps its slot.
 - Workers: a slot gets a job only once its actor has answered `ready`. A worker that dies before its job started
   (idle, or while starting it) costs the job nothing: the job goes back to the head of its owner's line (twice at
   most) and the slot gets a fresh worker. A worker that dies mid-job fails that job and is replaced.
@@ -35,6 +40,7 @@ from ray.exceptions import RayError
 from nndojo.config import Settings
 from nndojo.jobs.slots import Slot, SlotPool
 from nndojo.spec import JobSpec
+from nndojo.spec.packing import signature
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +143,11 @@ class Scheduler:
         return sum(1 for job in self.queue if job.owner == owner)
 
     def running_of(self, owner: str | None) -> int:
-        return sum(1 for slot in self.pool.slots if slot.job is not None and slot.job.owner == owner)
+        return sum(1 for slot in self.pool.slots for job in self._jobs_of(slot) if job.owner == owner)
+
+    @staticmethod
+    def _jobs_of(slot: Slot) -> list[ActiveJob]:
+        return [slot.job] if slot.job is not None else slot.members
 
     # --- turns -----------------------------------------------------------------------------------
 
@@ -166,36 +176,148 @@ class Scheduler:
 
     def dispatch(self) -> None:
         """Starts queued jobs on free slots in turn, then tells the ones still waiting where they stand."""
-        running = {}
-        for slot in self.pool.slots:
-            if slot.job is not None:
-                running[slot.job.owner] = running.get(slot.job.owner, 0) + 1
+        running: Counter[str | None] = Counter(job.owner for slot in self.pool.slots for job in self._jobs_of(slot))
         waiting = []
         for job in self.order():
             cap = job.limits.max_running
-            slot = None if cap is not None and running.get(job.owner, 0) >= cap else self.pool.free(job.spec.device)
+            if cap is not None and running[job.owner] >= cap:
+                waiting.append(job)
+                continue
+            key = signature(job.spec) if self.settings.pack_jobs else None
+            pack = self._pack_for(key) if key is not None else None
+            slot = pack or self.pool.free(job.spec.device)
             if slot is None:
                 waiting.append(job)
                 continue
-            running[job.owner] = running.get(job.owner, 0) + 1
-            self._begin(job, slot)
+            running[job.owner] += 1
+            if pack is not None:
+                self._join(job, pack)
+            elif key is not None:
+                self._begin_pack(job, slot, key)
+            else:
+                self._begin(job, slot)
         for place, job in enumerate(waiting, start=1):
             if job.position != place:
                 job.position = place
                 self.on_position(job, place)
 
     def _begin(self, job: ActiveJob, slot: Slot) -> None:
+        self._take_turn(job, slot)
+        slot.job = job
+        job.task = self._spawn_task(self._run(job, slot), f"job-{job.id}")
+
+    def _take_turn(self, job: ActiveJob, slot: Slot) -> None:
+        """The job leaves the line for `slot`: its owner's turn is used, its time limit starts."""
         self.queue.remove(job)
         self._starts += 1
         self._last_start[job.owner] = self._starts
-        slot.job, job.slot, job.position = job, slot, 0
+        job.slot, job.position = slot, 0
         job.attempts += 1
         if job.limits.max_job_seconds is not None:
             seconds = job.limits.max_job_seconds
             job.deadline = asyncio.get_running_loop().call_later(
                 seconds, lambda: self._spawn_task(self.stop(job, time_limit_outcome(seconds)), f"limit-{job.id}")
             )
-        job.task = self._spawn_task(self._run(job, slot), f"job-{job.id}")
+
+    # --- packs -----------------------------------------------------------------------------------
+
+    def _pack_for(self, key: tuple[Any, ...]) -> Slot | None:
+        """A running pack of this signature with room for one more job."""
+        for slot in self.pool.slots:
+            if slot.pack_key == key and not slot.pack_closing and len(slot.members) < self.settings.pack_max_jobs:
+                return slot
+        return None
+
+    def _begin_pack(self, job: ActiveJob, slot: Slot, key: tuple[Any, ...]) -> None:
+        """Starts a pack on a free slot with this job; the pack's call lives as long as the pack has members."""
+        self._take_turn(job, slot)
+        slot.pack_key, slot.members, slot.pack_closing = key, [job], False
+        slot.pack_done = asyncio.get_running_loop().create_future()
+        slot.pack_done.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even when no member waits
+        job.task = self._spawn_task(self._run_member(job, slot, slot.pack_done), f"job-{job.id}")  # first: job.end before any frame
+        self._spawn_task(self._host_pack(job, slot), f"pack-{slot.index}")
+
+    def _join(self, job: ActiveJob, slot: Slot) -> None:
+        self._take_turn(job, slot)
+        slot.members.append(job)
+        job.task = self._spawn_task(self._run_member(job, slot, slot.pack_done, join=True), f"job-{job.id}")
+
+    async def _host_pack(self, first: ActiveJob, slot: Slot) -> None:
+        """The pack's long call on its worker; when it returns (every member ended) the slot is free again. The
+        worker's death is the members' to handle (their tasks see pack_done fail); the slot gets a fresh worker."""
+        done = slot.pack_done
+        try:
+            ref = slot.actor.run_pack.remote(first.id, first.spec_json, *self.run_args(), upload=first.upload)
+            done.set_result(await asyncio.wrap_future(ref.future()))
+        except RayError as exc:
+            done.set_exception(exc)
+            self.replace(slot)
+        except Exception as exc:
+            log.exception("pack on slot %d", slot.index)
+            done.set_exception(exc)
+        finally:
+            if slot.pack_done is done:
+                slot.pack_key, slot.pack_done, slot.pack_closing = None, None, False
+        self.dispatch()
+
+    async def _run_member(self, job: ActiveJob, slot: Slot, done: asyncio.Future[Any], join: bool = False) -> None:
+        """One job of a pack: joins it (unless it started it), then waits for its end frame, or for its pack's call to
+        end (`done`, the pack it was given to: the slot may host another by the time this runs)."""
+        loop = asyncio.get_running_loop()
+        job.end = end = loop.create_future()
+        outcome: dict[str, Any] | None = None
+        try:
+            if join and not await asyncio.wrap_future(
+                slot.actor.join_pack.remote(job.id, job.spec_json, *self.run_args(), upload=job.upload).future()
+            ):
+                slot.pack_closing = True  # the pack is ending: the job waits for its next turn, on a new pack
+                job.slot, job.end = None, None
+                job.attempts -= 1
+                self.queue.append(job)
+            else:
+                await asyncio.wait({end, done}, return_when=asyncio.FIRST_COMPLETED)
+                if end.done():
+                    outcome = end.result()
+                elif done.exception() is not None:
+                    exc = done.exception()
+                    outcome = (
+                        self._after_pack_death(job, exc)
+                        if isinstance(exc, RayError)
+                        else {"status": "failed", "error": "the training pack failed"}
+                    )
+                else:
+                    try:
+                        outcome = await asyncio.wait_for(asyncio.shield(end), END_FRAME_WAIT_S)
+                    except TimeoutError:
+                        log.warning("job %s: no end frame from its pack; its last events may be missing", job.id)
+                        outcome = done.result().get(job.id, {"status": "failed", "error": "the training pack ended without this job"})
+        except RayError as exc:
+            outcome = self._after_pack_death(job, exc)
+        except Exception as exc:
+            log.exception("job %s", job.id)
+            outcome = {"status": "failed", "error": f"the server could not run the job ({type(exc).__name__})"}
+        finally:
+            if job in slot.members:
+                slot.members.remove(job)
+            for timer in (job.deadline, job.pause_limit):
+                if timer is not None:
+                    timer.cancel()
+            if not end.done():
+                end.cancel()
+        if outcome is not None:
+            self.on_end(job, job.stop or outcome)
+        self.dispatch()
+
+    def _after_pack_death(self, job: ActiveJob, exc: BaseException) -> dict[str, Any] | None:
+        """The pack's worker died (its host task replaces it): as _after_worker_death, for one member."""
+        if job.stop is not None:
+            return job.stop
+        if not job.started and job.attempts < MAX_START_ATTEMPTS:
+            job.slot, job.end = None, None
+            self.queue.append(job)
+            return None
+        log.warning("the pack worker running %s died: %s", job.id, exc)
+        return {"status": "failed", "error": f"the training worker stopped unexpectedly ({type(exc).__name__}); the job was not finished"}
 
     # --- running ---------------------------------------------------------------------------------
 
@@ -313,7 +435,7 @@ class Scheduler:
                 await asyncio.wait_for(asyncio.wrap_future(slot.actor.cancel.remote(job.id).future()), timeout=grace)
                 await asyncio.wait_for(job.finished.wait(), timeout=grace)
             except (TimeoutError, RayError):
-                if not job.finished.is_set() and slot.job is job:
+                if not job.finished.is_set() and (slot.job is job or job in slot.members):
                     log.warning("job %s ignored its stop for %.0f s; its worker is replaced", job.id, grace)
                     with contextlib.suppress(Exception):
                         ray.kill(slot.actor, no_restart=True)  # its run fails, _run ends the job and replaces the worker

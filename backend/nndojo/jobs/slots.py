@@ -58,6 +58,15 @@ class Slot:
     actor: Any
     job: ActiveJob | None = field(default=None, repr=False)
     ready: bool = False  # the actor answered `ready`: only then does it get a job
+    # a pack (nndojo.jobs.pack_worker) instead of one job: its signature, its members, its call's outcome
+    pack_key: tuple[Any, ...] | None = None
+    members: list[ActiveJob] = field(default_factory=list, repr=False)
+    pack_done: Any = field(default=None, repr=False)  # asyncio.Future of the pack's call: its outcomes, or the worker's death
+    pack_closing: bool = False  # it refused a join: it is ending, no more joins
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None or self.pack_key is not None
 
 
 class SlotPool:
@@ -105,7 +114,7 @@ class SlotPool:
         kinds: tuple[SlotKind, ...] = {"cuda": ("gpu",), "cpu": ("cpu",)}.get(wants, ("gpu", "cpu"))
         for kind in kinds:
             for slot in self.slots:
-                if slot.kind == kind and slot.job is None and slot.ready:
+                if slot.kind == kind and not slot.busy and slot.ready:
                     return slot
         return None
 

@@ -20,6 +20,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from nndojo.jobs.pack_worker import PackRunner
 from nndojo.jobs.wire import END, MAX_WEIGHTS_BYTES, Sender, encode_frame, event_frame, weights_frames
 
 # Errors whose message is written for the student (what to change); anything else is a bug, shown only by its id.
@@ -59,8 +60,10 @@ class SlotWorker:
         self._job: str | None = None
         self._stop = threading.Event()
         self._controls: Any = None  # the running job's nndojo.train.control.Controls
-        self._cancelled: deque[str] = deque(maxlen=64)  # cancels that came before their run (bounded: a late one for a finished job stays harmless)
+        # cancels that came before their run (bounded: a late one for a finished job stays harmless)
+        self._cancelled: deque[str] = deque(maxlen=64)
         self._sender = Sender()
+        self._pack = PackRunner(device, threads, self.datasets_dir, self._sender, stamp)  # packed jobs (nndojo.jobs.pack_worker)
 
     def ready(self) -> str:
         """Answers once the actor has started (torch imported): a fresh worker gets no job before this returns."""
@@ -134,7 +137,8 @@ class SlotWorker:
                     datasets_dir=self.datasets_dir,
                     device=self.device,
                     threads=self.threads,
-                    controls=controls, keep=keep,
+                    controls=controls,
+                    keep=keep,
                     upload=None if upload is None else unpack(upload),
                 )
                 outcome = {"status": str(status)}
@@ -146,7 +150,17 @@ class SlotWorker:
             self._sender.send(address, token, encode_frame(END, job_id, outcome))
         return outcome
 
+    def run_pack(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> dict[str, Any]:
+        """Trains a pack of jobs of one signature, starting with this one, until all have ended (nndojo.jobs.pack_worker)."""
+        return self._pack.run(job_id, spec_json, address, token, upload)
+
+    def join_pack(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> bool:
+        """Adds a job to the pack training here, from its next epoch; False when none is."""
+        return self._pack.join(job_id, spec_json, address, token, upload)
+
     def cancel(self, job_id: str) -> None:
+        if self._pack.cancel(job_id):
+            return
         with self._lock:
             if self._job == job_id:
                 self._stop.set()  # read by the trainer's should_stop between steps; harmless once it has finished
@@ -156,6 +170,8 @@ class SlotWorker:
 
     def control(self, job_id: str, action: str, value: float | None = None) -> bool:
         """Hands a pause, resume, step or lr request to the job's trainer; False when the job is not training here."""
+        if self._pack.control(job_id, action, value):
+            return True
         with self._lock:
             if self._job != job_id or self._controls is None:
                 return False

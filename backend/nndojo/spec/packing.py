@@ -11,7 +11,7 @@ from nndojo.spec.check import ShapeReport, check_spec
 
 
 def signature(spec: m.JobSpec, report: ShapeReport | None = None) -> tuple[Any, ...] | None:
-    """What a job must share with the others of its pack, or None for a job that runs solo (any layer but dense, an
+    """What a job must share with the others of its pack (epochs may differ: each member ends at its own), or None for a job that runs solo (any layer but dense, an
     uploaded set, a GPU request)."""
     if any(layer.type != "dense" for layer in spec.model.layers) or spec.dataset.name.startswith("upload-"):
         return None
@@ -31,7 +31,6 @@ def signature(spec: m.JobSpec, report: ShapeReport | None = None) -> tuple[Any, 
         tr.loss,
         tr.optimizer.name,
         tr.batch_size,
-        tr.epochs,
         spec.probes.histogram_bins,
         spec.probes.boundary_resolution,
         spec.probes.unit_resolution,

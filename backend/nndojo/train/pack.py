@@ -209,7 +209,7 @@ class Pack:
         n = first.x_train.shape[0]
         merge_single = False  # no batchnorm in a pack
         self.bounds = batch_bounds(n, tr.batch_size, merge_single)
-        self.loss_every = loss_every(len(self.bounds), tr.epochs)
+        self.loss_every = [loss_every(len(self.bounds), mb.spec.training.epochs) for mb in ms]  # each job's own k
         self._stacked = True
 
     def _unstack(self) -> None:

@@ -169,10 +169,11 @@ class PackProbes:
 
     @torch.no_grad()
     def measure(
-        self, grad_norms: Tensor | None, index: list[int], plans: list[tuple[int, EventPlan]], step_losses: Tensor | None, every: int
+        self, grad_norms: Tensor | None, index: list[int], plans: list[tuple[int, EventPlan]], step_losses: Tensor | None, every: list[int]
     ) -> list[dict[str, Any]]:
         """The event bodies of the members at `index`, each at (its epoch, its plan); grad_norms (jobs, layers) is the
-        epoch's mean per layer (None at epoch 0), step_losses (steps, jobs) the epoch's mini-batch losses."""
+        epoch's mean per layer (None at epoch 0), step_losses (steps, jobs) the epoch's mini-batch losses and every[j]
+        job j's k of train.loss_steps (jobs of over 2,000 epochs average more steps a point)."""
         heavy_of = [plan.heavy(epoch) for epoch, plan in plans]
         layers_of = [h or plan.layers(epoch) for h, (epoch, plan) in zip(heavy_of, plans, strict=True)]
         heavy, layers = any(heavy_of), any(layers_of)
@@ -184,7 +185,7 @@ class PackProbes:
         if layers:
             acts["output"] = output_activation(self.output_name, z[:, : self.keep["output"]])
         metrics = scal.put(self._metrics(z))
-        loss_slot = vals.put(self._windows(step_losses, every)) if step_losses is not None else None
+        loss_slots = {k: vals.put(self._windows(step_losses, k)) for k in set(every)} if step_losses is not None else None
         layer_slots = self._layer_slots(acts, grad_norms, heavy, scal, vals, raw) if layers else []
         boundary = raw.put(self._boundary(z[:, n12:])) if boundary_due else None
         units = raw.put(self._unit_maps()) if boundary_due and self.unit_names else None
@@ -201,8 +202,8 @@ class PackProbes:
                 train, test = {"loss": mm[0], "accuracy": mm[1]}, {"loss": mm[2], "accuracy": mm[3]}
             else:
                 train, test = {"loss": mm[0], "accuracy": None}, {"loss": mm[1], "accuracy": None}
-            if loss_slot is not None:
-                train |= {"loss_steps": json_list(values[loss_slot]), "loss_every": every}
+            if loss_slots is not None:
+                train |= {"loss_steps": json_list(values[loss_slots[every[j]]]), "loss_every": every[j]}
             body: dict[str, Any] = {"train": train, "test": test}
             if layers_of[k]:
                 body["layers"] = [

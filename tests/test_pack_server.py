@@ -1,0 +1,82 @@
+"""Packing through the server (setting pack_jobs): same-shape jobs share one slot's pack, each keeps its own events,
+outcome and controls. In process (TestClient, embedded Ray) with one training slot, so jobs that train at the same time
+can only be doing so in one pack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nndojo.api.server import create_app
+from nndojo.config import Settings
+from nndojo.spec import JobSpec
+from nndojo.train import train
+from test_pack import assert_same_events
+
+pytestmark = pytest.mark.filterwarnings("ignore:grad and param do not obey the gradient layout contract")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    settings = Settings(mode="personal", data_dir=Path(tmp_path_factory.mktemp("pack_server")), cpu_slots=1, pack_jobs=True)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def spec(seed: int, epochs: int, lr: float = 0.1) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "device": "cpu",
+        "dataset": {"name": "circle", "n_samples": 60, "noise": 0.1},
+        "model": {"layers": [{"type": "dense", "units": 4, "activation": "tanh"}] * 2, "output": {"activation": "sigmoid"}},
+        "training": {"epochs": epochs, "batch_size": 5, "optimizer": {"name": "sgd", "lr": lr}},
+        "probes": {"histogram_bins": 10, "boundary_resolution": 10, "unit_resolution": 5},
+    }
+
+
+def stripped(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trainer's events as stored: without the server's seq, the worker's t_emit and the queue's status."""
+    out = []
+    for event in events:
+        if event["type"] == "status" and event["status"] == "queued":
+            continue
+        out.append({k: v for k, v in event.items() if k not in ("seq", "t_emit")})
+    return out
+
+
+def test_same_shape_jobs_train_in_one_pack_with_their_solo_events(client: Any, jobkit: SimpleNamespace) -> None:
+    """A long job holds the only slot; two more of its shape train beside it, in its pack, and end as their solo runs."""
+    long_id = client.post("/api/jobs", json=spec(9, 5000)).json()["id"]
+    jobkit.wait_running(client, long_id, timeout=120)
+    specs = [spec(seed, 100, lr=0.05 * seed) for seed in (1, 2)]
+    ids = [client.post("/api/jobs", json=s).json()["id"] for s in specs]
+    for job_id in ids:
+        assert jobkit.wait_final(client, job_id, timeout=300)["status"] == "completed"
+    assert client.get(f"/api/jobs/{long_id}").json()["status"] == "running", "one slot: they trained beside it, in its pack"
+    for s, job_id in zip(specs, ids, strict=True):
+        want: list[dict[str, Any]] = []
+        train(JobSpec.model_validate(s), want.append)
+        assert_same_events(want, stripped(jobkit.all_events(client, job_id)))
+    assert client.post(f"/api/jobs/{long_id}/cancel").json()["status"] == "cancelled"
+
+
+def test_a_member_is_paused_resumed_and_another_cancelled_while_the_rest_finish(client: Any, jobkit: SimpleNamespace) -> None:
+    steady, paused, cancelled = (client.post("/api/jobs", json=spec(seed, 400)).json()["id"] for seed in (4, 5, 6))
+    for job_id in (steady, paused, cancelled):
+        jobkit.wait_running(client, job_id, timeout=120)
+    assert client.post(f"/api/jobs/{paused}/pause").status_code == 200
+    jobkit.wait_for(client, paused, lambda job: job["status"] == "paused", timeout=60)
+    assert client.post(f"/api/jobs/{cancelled}/cancel").json()["status"] == "cancelled"
+    assert jobkit.wait_final(client, steady, timeout=300)["status"] == "completed"
+    held = client.get(f"/api/jobs/{paused}").json()
+    assert held["status"] == "paused" and held["epoch"] < 400, "a paused member does not train with the others"
+    assert client.post(f"/api/jobs/{paused}/resume").status_code == 200
+    assert jobkit.wait_final(client, paused, timeout=300)["status"] == "completed"
+    actions = [e.get("action") for e in jobkit.all_events(client, paused) if e["type"] == "control"]
+    assert actions == ["pause", "resume"]
+    assert client.get(f"/api/jobs/{cancelled}").json()["status"] == "cancelled"
