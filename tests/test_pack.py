@@ -207,8 +207,9 @@ def test_jobs_join_and_leave_without_disturbing_the_others() -> None:
 
 
 def test_a_paused_member_waits_outside_the_pack_and_ends_as_its_solo_run() -> None:
-    """Pause after epoch 2 (requested from inside the run, so no clock is involved), resume when the other job reaches
-    epoch 10, then an lr change: control events at those epochs, and the losses of a solo run with the same changes."""
+    """Pause after epoch 2 (requested from inside the run, so no clock is involved), one epoch stepped when the other job
+    reaches epoch 6, resume at its epoch 10, then an lr change: control events at those epochs, and the losses of a
+    solo run with the same changes."""
     spec = make_spec(5, {"name": "sgd", "lr": 0.2}, epochs=20)
     other = make_spec(6, {"name": "sgd", "lr": 0.2}, epochs=20)
     controls = Controls()
@@ -224,6 +225,8 @@ def test_a_paused_member_waits_outside_the_pack_and_ends_as_its_solo_run() -> No
 
     def other_emit(event: dict[str, Any]) -> None:
         other_events.append(event)
+        if event["type"] == "epoch" and event["epoch"] == 6:
+            controls.request("step")
         if event["type"] == "epoch" and event["epoch"] == 10:
             controls.request("resume")
 
@@ -231,7 +234,8 @@ def test_a_paused_member_waits_outside_the_pack_and_ends_as_its_solo_run() -> No
     pack.add("a", spec, emit, controls=controls)
     pack.add("b", other, other_emit)
     assert pack.run() == {"a": "completed", "b": "completed"}
-    assert [(e["action"], e["epoch"]) for e in got if e["type"] == "control"] == [("pause", 2), ("resume", 2), ("lr", 4)]
+    controls_seen = [(e["action"], e["epoch"]) for e in got if e["type"] == "control"]
+    assert controls_seen == [("pause", 2), ("step", 2), ("pause", 3), ("resume", 3), ("lr", 4)]
     first_done = [e["epoch"] for e in other_events if e["type"] == "epoch"]
     assert first_done == list(range(21))
     # the same run solo: pause and resume change nothing; the lr of epoch 5 on is 0.05

@@ -156,7 +156,8 @@ class Pack:
         theta = flatten(model).to(dev)
         probe_state = {"shared_range": shared_range(rows, spec)}
         emit({"type": "status", "status": "running", "device": str(dev), "n_params": count_params(model)})
-        pilot = Pilot(controls, emit, should_stop, _LrShim(tr.optimizer.lr), tr)  # type: ignore[arg-type]
+        plan = EventPlan.for_job(spec, report)
+        pilot = Pilot(controls, emit, should_stop, _LrShim(tr.optimizer.lr), tr, pictures=plan.spare_heavy())  # type: ignore[arg-type]
         member = Member(
             job_id,
             spec,
@@ -171,7 +172,7 @@ class Pack:
             y_train,
             rows,
             shuffle,
-            EventPlan.for_job(spec, report),
+            plan,
             started,
             pilot,
             probe_state=probe_state,
@@ -295,10 +296,16 @@ class Pack:
         """Epoch 0 of members that have just joined (their events before training), measured with the whole pack."""
         index = [self.members.index(mb) for mb in new]
         no_steps = torch.zeros(0, len(self.members), device=self.device)
-        events = self.probes.measure(None, index, [(0, mb.plan) for mb in new], no_steps, self.loss_every)
+        events = self.probes.measure(None, index, [self._flags(mb) for mb in new], no_steps, self.loss_every)
         for mb, body in zip(new, events, strict=True):
             mb.measured = True
             self._emit_epoch(mb, body, mb.spec.training.optimizer.lr)
+
+    @staticmethod
+    def _flags(mb: Member) -> tuple[bool, bool]:
+        """(heavy, layers) of the member's epoch ending now: its plan's, and a stepped epoch's pictures (as train())."""
+        heavy = mb.plan.heavy(mb.epoch) or mb.pilot.wants_pictures()
+        return heavy, heavy or mb.plan.layers(mb.epoch)
 
     def _emit_epoch(self, mb: Member, body: dict[str, Any], lr: float) -> None:
         event = {
@@ -356,9 +363,9 @@ class Pack:
         for mb in ms:
             mb.epoch += 1
             mb.steps += len(self.bounds)
-        plans = [(mb.epoch, mb.plan) for mb in ms]
+        flags = [self._flags(mb) for mb in ms]
         bodies = self.probes.measure(
-            norms.take_mean(len(self.bounds)), list(range(len(ms))), plans, torch.stack(step_losses), self.loss_every
+            norms.take_mean(len(self.bounds)), list(range(len(ms))), flags, torch.stack(step_losses), self.loss_every
         )
         for mb, body, lr in zip(ms, bodies, lrs, strict=True):
             self._emit_epoch(mb, body, sig(lr) or 0.0)

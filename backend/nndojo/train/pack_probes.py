@@ -17,7 +17,6 @@ from torch import Tensor
 from nndojo.nn.build import LayerInfo, Net
 from nndojo.spec import models as m
 from nndojo.spec.memory import PROBE_BATCH, PROBE_VALUES
-from nndojo.train.budget import EventPlan
 from nndojo.train.pack_net import PackLoss, StackedDense, class1_probability, output_activation, predicted_class
 from nndojo.train.probes import (
     BOUNDARY_DECIMALS,
@@ -169,13 +168,19 @@ class PackProbes:
 
     @torch.no_grad()
     def measure(
-        self, grad_norms: Tensor | None, index: list[int], plans: list[tuple[int, EventPlan]], step_losses: Tensor | None, every: list[int]
+        self,
+        grad_norms: Tensor | None,
+        index: list[int],
+        flags: list[tuple[bool, bool]],
+        step_losses: Tensor | None,
+        every: list[int],
     ) -> list[dict[str, Any]]:
-        """The event bodies of the members at `index`, each at (its epoch, its plan); grad_norms (jobs, layers) is the
-        epoch's mean per layer (None at epoch 0), step_losses (steps, jobs) the epoch's mini-batch losses and every[j]
-        job j's k of train.loss_steps (jobs of over 2,000 epochs average more steps a point)."""
-        heavy_of = [plan.heavy(epoch) for epoch, plan in plans]
-        layers_of = [h or plan.layers(epoch) for h, (epoch, plan) in zip(heavy_of, plans, strict=True)]
+        """The event bodies of the members at `index`, each with its (heavy, layers) flags (train.budget's plan, or a
+        stepped epoch's pictures); grad_norms (jobs, layers) is the epoch's mean per layer (None at epoch 0),
+        step_losses (steps, jobs) the epoch's mini-batch losses and every[j] job j's k of train.loss_steps (jobs of
+        over 2,000 epochs average more steps a point)."""
+        heavy_of = [heavy for heavy, _ in flags]
+        layers_of = [heavy or layers for heavy, layers in flags]
         heavy, layers = any(heavy_of), any(layers_of)
         scal, vals, raw = _Columns(), _Columns(), _Columns()
         n12 = self.n_train + self.n_test
