@@ -20,22 +20,34 @@ let charts = null;
 
 const text = (pair) => (pair ? pair[getLang()] || pair.en : "");
 
-/** Submit every variant at once; the view opens on them and follows them until all have ended. */
+/** Submit every variant; the view opens on them and follows them until all have ended. Variants over the caller's
+ * limits (a 429: a student's waiting runs in classroom mode, or a full server queue) wait here, in order, and go in as
+ * the lesson's earlier runs end, so an 8-run lesson works under a class's 3-run queue. */
 async function runLesson(lesson) {
   clearTimeout(pollTimer);
-  active = { lesson, jobs: {}, runs: {}, verdicts: null, error: null, submitting: true };
+  active = { lesson, jobs: {}, runs: {}, verdicts: null, error: null, submitting: true, waiting: lesson.variants.map((v) => v.id) };
   draw();
   root.querySelector(".lesson-view").scrollIntoView({ block: "start" });
-  const replies = await Promise.allSettled(lesson.variants.map((v) => api.submit(v.spec)));
+  await submitWaiting(active);
   active.submitting = false;
-  replies.forEach((reply, i) => {
-    if (reply.status === "fulfilled") active.jobs[lesson.variants[i].id] = reply.value.id;
-  });
-  remember();
-  const refused = replies.find((reply) => reply.status === "rejected");
-  if (refused) active.error = t("lessons.submitFailed", { msg: refused.reason instanceof ApiError ? refused.reason.message : String(refused.reason) });
   draw();
   poll();
+}
+
+/** Submits the run's waiting variants in order until the server says wait (429) or refuses one for another reason. */
+async function submitWaiting(run) {
+  while (run.waiting.length) {
+    const variant = run.lesson.variants.find((v) => v.id === run.waiting[0]);
+    try {
+      run.jobs[variant.id] = (await api.submit(variant.spec)).id;
+      run.waiting.shift();
+      remember();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 429) return; // the caller's turn comes when a run of theirs ends
+      run.error = t("lessons.submitFailed", { msg: err instanceof ApiError ? err.message : String(err) });
+      run.waiting = [];
+    }
+  }
 }
 
 /** Reads each unfinished run's metrics (and its first and last epoch events where a chart needs them), then the
@@ -66,6 +78,12 @@ async function poll() {
     }),
   );
   if (run !== active) return; // another lesson was opened meanwhile
+  const ended = Object.values(run.runs).filter((r) => r.done).length;
+  if (run.waiting && run.waiting.length && ended > (run.endedAtSubmit ?? -1)) {
+    run.endedAtSubmit = ended; // try again only once one more run has ended
+    await submitWaiting(run);
+    if (run !== active) return;
+  }
   try {
     run.verdicts = (await api.verdicts(run.lesson.id, run.jobs)).verdicts;
     run.verdictError = null;
@@ -74,7 +92,8 @@ async function poll() {
   }
   if (run !== active) return;
   draw();
-  const going = Object.values(run.runs).some((r) => !r.done);
+  // runs submitted in this poll have no state yet: they count as going
+  const going = Object.keys(run.jobs).some((v) => !(run.runs[v] && run.runs[v].done)) || Boolean(run.waiting && run.waiting.length);
   if (going && !root.hidden) pollTimer = setTimeout(poll, POLL_MS);
 }
 
@@ -139,7 +158,7 @@ function runsTable(lesson) {
     const m = r && r.metrics;
     const epoch = m && m.epoch && m.epoch.length ? m.epoch.at(-1) : null;
     const acc = m && m.test_accuracy ? m.test_accuracy.filter((x) => typeof x === "number").at(-1) : null;
-    const status = r ? r.status : active.jobs[v.id] ? "queued" : active.submitting ? "submitting" : "failed";
+    const status = r ? r.status : active.jobs[v.id] ? "queued" : active.waiting && active.waiting.includes(v.id) ? "waiting" : active.submitting ? "submitting" : "failed";
     return h(
       "tr",
       { "data-variant": v.id },
@@ -170,6 +189,7 @@ function lessonView() {
     h("div", { class: "lesson-expected" }, h("strong", {}, `${t("lessons.expected")}: `), text(lesson.expected)),
     active.error ? h("div", { class: "alert error", role: "alert" }, active.error) : null,
     active.submitting ? h("p", { class: "hint" }, t("lessons.submitting", { n: lesson.variants.length })) : h("p", { class: "hint", id: "lesson-progress" }, t("lessons.progress", { done, n: Object.keys(active.jobs).length })),
+    active.waiting && active.waiting.length && !active.submitting ? h("p", { class: "hint", id: "lesson-waiting" }, t("lessons.waitingNote", { n: active.waiting.length })) : null,
     h(
       "div",
       { class: "lesson-top" },
@@ -200,7 +220,7 @@ function draw() {
 
 function remember() {
   try {
-    sessionStorage.setItem(STORE_KEY, JSON.stringify({ lesson: active.lesson.id, jobs: active.jobs }));
+    sessionStorage.setItem(STORE_KEY, JSON.stringify({ lesson: active.lesson.id, jobs: active.jobs, waiting: active.waiting || [] }));
   } catch {
     /* storage off: the view lasts until a reload */
   }
@@ -210,7 +230,7 @@ function recall() {
   try {
     const saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || "null");
     const lesson = saved && lessons.find((l) => l.id === saved.lesson);
-    if (lesson) active = { lesson, jobs: saved.jobs || {}, runs: {}, verdicts: null, error: null, submitting: false };
+    if (lesson) active = { lesson, jobs: saved.jobs || {}, runs: {}, verdicts: null, error: null, submitting: false, waiting: saved.waiting || [] };
   } catch {
     /* nothing remembered */
   }
@@ -231,7 +251,8 @@ export function mountLessons(el, list) {
 /** The tab was opened: redraw at the visible size, and follow runs still going (or read a remembered lesson's). */
 export function showLessons() {
   draw();
-  if (active && !active.submitting && Object.keys(active.jobs).some((v) => !(active.runs[v] && active.runs[v].done))) {
+  const going = active && (Object.keys(active.jobs).some((v) => !(active.runs[v] && active.runs[v].done)) || active.waiting.length);
+  if (active && !active.submitting && going) {
     clearTimeout(pollTimer);
     poll();
   }

@@ -300,3 +300,33 @@ def test_join_refusals_in_japanese(open_page, console):
     student.click("#gate-submit")
     student.wait_for_selector("body[data-ready='true']")
     assert student.inner_text("#who-name") == "Dai 2"
+
+
+def test_a_lesson_runs_whole_under_a_class_queue_limit(open_page, console, classroom_url):
+    """A student whose class lets them queue one run still gets every run of a six-run lesson: the page holds the
+    variants the server refuses (429) and submits them as the earlier ones end, and the verdicts are decided."""
+    console.expect_http(429, "/api/jobs")
+    teacher = open_page("/teacher")
+    teacher_login(teacher)
+    create_class(teacher, "One at a time")
+    teacher.click("#limits-details summary")
+    teacher.fill("[data-limit='max_queued_per_student']", "1")
+    teacher.click("#save-limits")
+    expect(teacher.locator("#toast")).to_have_text("Limits saved.")
+    code = teacher.inner_text("#class-code")
+
+    student = open_page("/", viewport=(1440, 900))
+    join(student, code, "Eri")
+    student.click("#tab-lessons")
+    student.click("[data-run-lesson='activations']")
+    student.wait_for_selector("#lesson-waiting")  # one running, one queued, the other four wait in the page
+    assert student.locator(".lesson-runs [data-status='waiting']").count() >= 3
+    student.wait_for_function(
+        "(() => { const v = [...document.querySelectorAll('.lesson-view .verdict')];"
+        " return v.length > 0 && v.every(x => x.dataset.state !== 'pending'); })()",
+        timeout=240_000,
+    )
+    assert len(student.evaluate("window.nndojo.lessonJobs()")) == 6
+    states = student.evaluate("[...document.querySelectorAll('.lesson-view .verdict')].map(v => v.dataset.state)")
+    assert states == ["pass"] * 5
+    assert student.locator("#lesson-waiting").count() == 0
