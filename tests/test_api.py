@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from types import SimpleNamespace
 from typing import Any
 
@@ -324,3 +325,14 @@ def test_queue_limit_is_429(client: Any, jobkit: SimpleNamespace) -> None:
     for job in [*waiting, *blockers]:
         assert client.delete(f"/api/jobs/{job['id']}").status_code == 200
     assert client.post("/api/jobs", json=jobkit.tiny_spec(1)).status_code == 201
+
+
+def test_the_log_says_each_step_of_a_jobs_life_with_its_final_status(api_client: Any, jobkit: SimpleNamespace, caplog: pytest.LogCaptureFixture) -> None:
+    """One line per step for `docker compose logs`; the end names the status the trainer sent (it once said
+    "running", the record's status before the final event was stored)."""
+    with caplog.at_level(logging.INFO, logger="nndojo.jobs.manager"):
+        job_id = api_client.post("/api/jobs", json=jobkit.tiny_spec(2)).json()["id"]
+        assert jobkit.wait_final(api_client, job_id)["status"] == "completed"
+    steps = [record.getMessage().split(":")[0] for record in caplog.records if f"job {job_id}" in record.getMessage()]
+    assert [line.split()[2] for line in steps] == ["submitted", "started", "completed"], steps
+    assert "after" in steps[-1] and "trained" in steps[-1]

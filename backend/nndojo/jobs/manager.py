@@ -270,7 +270,7 @@ class JobManager:
         elif kind == "status" and status in FINAL_STATUSES:
             if job.stop is not None and status == "cancelled":
                 return  # the server stopped it: _finish writes the server's reason instead of the trainer's "cancelled"
-            job.final_sent = True
+            job.final_sent, job.final_status = True, status
             changes = {"status": status, "finished_at": utc_now(), "error": meta.get("error")}
         elif kind == "epoch":
             changes = {"epoch": meta.get("epoch"), "final": {"train": meta.get("train"), "test": meta.get("test")}}
@@ -317,8 +317,8 @@ class JobManager:
         """The final status: the trainer's own if it sent one, else the outcome's (the server's stop reason, a
         failure, or cancelled while queued). The job leaves memory once its final event is stored."""
         job.position = None
-        if job.final_sent:
-            self._lifecycle(job, str(job.record["status"]), "")
+        if job.final_sent:  # the trainer's own final status (the record shows it only once its event is stored)
+            self._lifecycle(job, str(job.final_status or job.record["status"]), "")
             return
         status = outcome.get("status") if outcome.get("status") in FINAL_STATUSES else "failed"
         event: dict[str, Any] = {"type": "status", "status": status}

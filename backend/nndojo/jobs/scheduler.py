@@ -75,6 +75,7 @@ class ActiveJob:
     started: bool = False  # its worker said `running`
     stop: dict[str, Any] | None = None  # why the server stops it: the outcome it ends with
     final_sent: bool = False
+    final_status: str | None = None  # the final status sent, before its event is stored and the record shows it
     attempts: int = 0
     breaks: int = 0  # times its event log broke (nndojo.jobs.log)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
