@@ -384,14 +384,19 @@ class JobManager:
 
     # --- actions ---------------------------------------------------------------------------------
 
-    async def cancel(self, job_id: str) -> dict[str, Any]:
-        assert self.scheduler is not None
+    async def _live(self, job_id: str) -> ActiveJob:
+        """The job if it can still be acted on; else JobNotFound, or JobFinished with its final status."""
         job = self.active.get(job_id)
         if job is None or job.final_sent:
             stored = await self.get(job_id)
             if stored is None:
                 raise JobNotFound(job_id)
             raise JobFinished(stored["status"])
+        return job
+
+    async def cancel(self, job_id: str) -> dict[str, Any]:
+        assert self.scheduler is not None
+        job = await self._live(job_id)
         await self.scheduler.stop(job, CANCELLED)
         return self.job_view(job)
 
@@ -400,12 +405,7 @@ class JobManager:
         cancel_grace_s, with the job as it is then). A pause of a paused job and a resume of a running one change
         nothing. Raises JobNotFound, JobFinished, or JobNotControllable (queued; a step while not paused)."""
         assert self.scheduler is not None
-        job = self.active.get(job_id)
-        if job is None or job.final_sent:
-            stored = await self.get(job_id)
-            if stored is None:
-                raise JobNotFound(job_id)
-            raise JobFinished(stored["status"])
+        job = await self._live(job_id)
         if not job.started or job.slot is None:
             raise JobNotControllable("the job has not started training yet: pause, step and lr work once it is running")
         if action == "step" and not job.want_paused:
