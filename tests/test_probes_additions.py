@@ -19,21 +19,9 @@ from nndojo.spec.memory import UNIT_VALUES
 from nndojo.spec.models import JobSpec
 from nndojo.train import train
 from nndojo.train.budget import EventPlan
+from test_train import make_spec  # one base spec for the trainer's tests
 
 torch.set_num_threads(1)
-
-
-def make_spec(**parts: Any) -> JobSpec:
-    base: dict[str, Any] = {
-        "seed": 0,
-        "device": "cpu",
-        "dataset": {"name": "circle", "n_samples": 200},
-        "model": {"layers": [{"type": "dense", "units": 8, "activation": "tanh"}], "output": {"activation": "softmax"}},
-        "training": {"epochs": 3, "batch_size": 10, "optimizer": {"name": "sgd", "lr": 0.1}},
-    }
-    for key, value in parts.items():
-        base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return JobSpec.model_validate(base)
 
 
 def epochs_of(spec: JobSpec) -> list[dict[str, Any]]:
