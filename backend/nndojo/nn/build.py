@@ -79,12 +79,15 @@ class Net(nn.Module):
         self.output_name = spec.model.output.activation
         modules: list[nn.Module] = []
         infos: list[LayerInfo] = []
+        # every hidden layer's (name, type, output shape) by where its modules end in body: feature maps need pooling too
+        self.layer_ends: dict[int, tuple[str, str, tuple[int, ...]]] = {}
         hidden = [s for s in report.layers if s.index is not None]
         for shape in hidden:
             assert shape.index is not None
             layer = spec.model.layers[shape.index]
             start = len(modules)
             modules += MODULES[layer.type](layer, shape)
+            self.layer_ends[len(modules)] = (shape.name, shape.type, tuple(shape.out_shape))
             if KINDS[layer.type].probed:
                 activation = getattr(layer, "activation", "identity")
                 bounded = BOUNDED_RANGE.get(activation)

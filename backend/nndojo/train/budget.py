@@ -9,8 +9,8 @@ limits allow (50 layers, 4,096 units, 10,000 epochs, 100 bins, a 200x200 boundar
   ~200 bytes a layer, so at most ~10 KB an epoch at 51 layers): every epoch while the budget holds them all, which it
   does for every job of up to ~1,000 epochs or a few layers; beyond that on a schedule;
 - heavy payloads (histograms of weights and activations, small layers' weights and biases, first-layer filters, the
-  decision boundary, small layers' unit maps): on at most HEAVY_EPOCHS epochs (epochs 0-10, ~50 evenly spaced, the
-  last), fewer where the budget needs it; such an epoch also carries the layer scalars;
+  decision boundary, small layers' unit maps, one test image's feature maps): on at most HEAVY_EPOCHS epochs (epochs
+  0-10, ~50 evenly spaced, the last), fewer where the budget needs it; such an epoch also carries the layer scalars;
 - outcomes (the test confusion matrix, and for image sets the fixed sample predictions): with the boundary on 2-D
   sets, else on every OUTCOME_EVERY-th epoch and the last; the sample images once.
 
@@ -28,6 +28,7 @@ from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport
 from nndojo.spec.layers import KINDS
 from nndojo.spec.memory import PROBE_BATCH, PROBE_VALUES
+from nndojo.train.feature_maps import map_layers
 from nndojo.train.outcomes import SAMPLES, outcomes_apply
 from nndojo.train.probes import FILTER_VALUES, sends_weights, unit_layers
 
@@ -148,6 +149,7 @@ def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
             first_conv = False
             if shape.n_params - shape.out_shape[0] <= FILTER_VALUES:
                 heavy += (shape.n_params + 4 * shape.out_shape[0] * shape.in_shape[0]) * NUMBER_BYTES
+    heavy += map_bytes(report)
     if dataset_info(spec.dataset.name).planar:
         res = spec.probes.boundary_resolution
         heavy += res * res * BOUNDARY_BYTES + 2 * res * NUMBER_BYTES + 40
@@ -157,6 +159,16 @@ def _sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int, int]:
             heavy += hidden[name] * (ures * ures * UNIT_BYTES + 3 * ures + 3) + len(name) + 8
     core = CORE_BYTES + _loss_points(spec.training.epochs) * LOSS_STEP_BYTES + 40  # with "loss_steps" and "loss_every"
     return core, LAYER_BYTES * len(probed), heavy
+
+
+def map_bytes(report: ShapeReport) -> int:
+    """Upper estimate of one event's `feature_maps` (0 without image-shaped layers): [channel][y][x] cells at 2 decimals,
+    their brackets, each layer's name, the sample index."""
+    hidden = [(s.name, s.type, tuple(s.out_shape)) for s in report.layers if s.index is not None]
+    chosen = map_layers(hidden)
+    if not chosen:
+        return 0
+    return 50 + sum(c * hgt * wid * UNIT_BYTES + c * (hgt + 1) * 3 + len(name) + 8 for name, (c, hgt, wid) in chosen)
 
 
 def _outcome_sizes(spec: m.JobSpec, report: ShapeReport) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from nndojo.nn.activations import output_activation
 from nndojo.nn.build import LayerInfo, Net
 from nndojo.spec.memory import PROBE_VALUES, UNIT_VALUES
+from nndojo.train.feature_maps import FeatureMaps
 from nndojo.train.losses import LossFn, class1_probability, predicted_class
 from nndojo.train.outcomes import Outcomes
 from nndojo.train.rounding import SIG_DIGITS, json_list, places, sig_array, sig_round
@@ -175,6 +176,12 @@ class Probes:
         if grid is not None and grid.unit_inputs is not None:
             hidden = [(info.name, info.size) for info in model.layer_infos[:-1]]
             self.unit_names = unit_layers(hidden, grid.unit_resolution)
+        self.maps: FeatureMaps | None = None  # image sets: one test image's feature maps, on the heavy epochs
+        if self.x.dim() == 4 and self.n_test:
+            sample = min(outcomes.samples[0] if outcomes is not None and outcomes.samples else 0, self.n_test - 1)
+            row = self.n_train + sample  # a view of the stacked rows: no copy of the image to keep
+            maps = FeatureMaps(model, self.x[row : row + 1], sample)
+            self.maps = maps if maps.layers else None
 
     # --- pieces -----------------------------------------------------------------------------------
 
@@ -272,9 +279,9 @@ class Probes:
         outcomes: bool = False,
     ) -> dict[str, Any]:
         """train and test of an epoch event; with `layers` each layer's scalars too, with `heavy` its histograms, values,
-        filters and the boundary as well (train.budget decides which epochs); grad_norms is the epoch's per-layer mean
-        (None at epoch 0); loss_steps the epoch's training loss every k steps (train.step_losses) and k, read here with
-        the rest in the epoch's one host copy; with `outcomes`, the test set's confusion (and samples) too."""
+        filters, the boundary and the feature maps as well (train.budget decides which epochs); grad_norms is the epoch's
+        per-layer mean (None at epoch 0); loss_steps the epoch's training loss every k steps (train.step_losses) and k,
+        read here with the rest in the epoch's one host copy; with `outcomes`, the test set's confusion (and samples)."""
         layers = layers or heavy
         model = self.model
         for module in self.mode_modules:
@@ -290,6 +297,7 @@ class Probes:
             boundary = raw.put(self._boundary(z[self.n_train + self.n_test :])) if boundary_due else None
             units = raw.put(self._unit_maps()) if boundary_due and self.unit_names else None
             n12 = self.n_train + self.n_test
+            maps = raw.put(self.maps.measure()) if heavy and self.maps is not None else None
             outcome = raw.put(self.outcomes.measure(z[self.n_train : n12])) if outcomes and self.outcomes is not None else None
             host = torch.cat(scal.parts + vals.parts + raw.parts).cpu().numpy().astype(np.float64)
         finally:
@@ -319,6 +327,8 @@ class Probes:
             body["boundary"] = {"x": self.grid.xs, "y": self.grid.ys, "z": self._z_json(z)}
         if units is not None and self.grid is not None:
             body["units"] = self._units_json(host[units])
+        if maps is not None and self.maps is not None:
+            body["feature_maps"] = self.maps.to_json(host[maps])
         if outcome is not None and self.outcomes is not None:
             body |= self.outcomes.to_json(host[outcome])
         return body
