@@ -1,7 +1,7 @@
 """Packing against solo runs: playground-sized jobs (2-8-8-1 tanh, 500 points, batch 10, every probe on) trained one
 after another with train() and as one pack (nndojo.train.pack), in this process, on one torch thread.
 
-    .venv/bin/python bench/bench_pack.py [--jobs 10,30,100] [--epochs 100] [--device cpu|cuda]
+    .venv/bin/python bench/bench_pack.py [--jobs 1,10,30,100] [--epochs 100] [--device cpu|cuda]
 
 Prints job-epochs per second, by the wall clock and by this process's CPU time (the machine may be shared: CPU time
 is what the work itself cost), for one solo job and for each pack size, and the ratio of each to solo. Writes the figures to bench/results/.
@@ -46,7 +46,7 @@ def timed(run: Any) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", default="10,30,100")
+    parser.add_argument("--jobs", default="1,10,30,100")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()

@@ -13,9 +13,9 @@ Decisions, in one place:
 - Pause: a paused job keeps its slot (its model and optimiser state live in that worker; moving them is not worth it
   for classroom-sized runs), so it still counts against its owner's running limit and its wall-clock limit keeps
   running. Past `max_paused_s` paused, it is stopped as cancelled with that reason, so no slot is held forever.
-- Packs (setting pack_jobs): a job whose model has a pack signature (nndojo.spec.packing) joins the running pack of
-  its signature, in its slot's worker, when it gets its turn (at most pack_max_jobs a pack), else starts one on a free
-  slot; it joins at the pack's next epoch boundary. Turns, the per-owner running limit and the time limit apply to
+- Packs (setting pack_jobs): a job whose model has a pack signature (nndojo.spec.packing) starts a pack on a free
+  slot when it gets its turn, else joins the smallest running pack of its signature (at most pack_max_jobs a pack), in
+  that slot's worker, at the pack's next epoch boundary: a class fills every core, one pack each. Turns, the per-owner running limit and the time limit apply to
   each job as they do solo: a pack is many owners' jobs, each counted as its owner's. A paused member leaves the
   pack's batched step and waits in the pack (its state stays in that worker), as a paused solo job keeps its slot.
 - Workers: a slot gets a job only once its actor has answered `ready`. A worker that dies before its job started
@@ -185,8 +185,9 @@ class Scheduler:
                 waiting.append(job)
                 continue
             key = signature(job.spec) if self.settings.pack_jobs else None
-            pack = self._pack_for(key) if key is not None else None
-            slot = pack or self.pool.free(job.spec.device)
+            slot = self.pool.free(job.spec.device)  # a free slot first: one pack a core, not all on one
+            pack = self._pack_for(key) if key is not None and slot is None else None
+            slot = slot or pack
             if slot is None:
                 waiting.append(job)
                 continue
@@ -223,11 +224,10 @@ class Scheduler:
     # --- packs -----------------------------------------------------------------------------------
 
     def _pack_for(self, key: tuple[Any, ...]) -> Slot | None:
-        """A running pack of this signature with room for one more job."""
-        for slot in self.pool.slots:
-            if slot.pack_key == key and not slot.pack_closing and len(slot.members) < self.settings.pack_max_jobs:
-                return slot
-        return None
+        """The running pack of this signature with the fewest members, if it has room for one more job."""
+        open_packs = [slot for slot in self.pool.slots if slot.pack_key == key and not slot.pack_closing]
+        slot = min(open_packs, key=lambda slot: len(slot.members), default=None)
+        return slot if slot is not None and len(slot.members) < self.settings.pack_max_jobs else None
 
     def _begin_pack(self, job: ActiveJob, slot: Slot, key: tuple[Any, ...]) -> None:
         """Starts a pack on a free slot with this job; the pack's call lives as long as the pack has members."""
