@@ -67,7 +67,7 @@ export class RunData {
     }
     for (const series of this.grad.values()) if (series.length < this.epochs.length) series.push(null); // columns stay aligned
     this.last = withLatestPictures(ev, this.last);
-    if (ev.units || ev.boundary || ev.samples || ev.confusion || layers.some((l) => l.weights || l.filters || l.weight_hist)) this.richEvents.push(ev);
+    if (ev.units || ev.boundary || ev.feature_maps || ev.samples || ev.confusion || layers.some((l) => l.weights || l.filters || l.weight_hist)) this.richEvents.push(ev);
     // A diverged epoch's boundary is all NaN (null): keep showing the last one that means something.
     if (ev.boundary && ev.boundary.z && ev.boundary.z.some((row) => row.some((v) => typeof v === "number"))) {
       this.boundary = ev.boundary;
@@ -136,7 +136,7 @@ export class RunData {
 }
 
 const LAYER_PICTURES = ["weight_hist", "weights", "bias", "weights_shape", "filters"];
-const EVENT_PICTURES = ["filters", "units", "samples", "confusion"];
+const EVENT_PICTURES = ["filters", "units", "feature_maps", "samples", "confusion"];
 
 /** `ev` with what it did not send (histograms, weights, filters, unit maps: heavy payloads ride on some epochs
  * only) taken from `prev`, the last one shown: the charts keep their latest picture instead of going blank. */

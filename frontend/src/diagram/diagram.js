@@ -2,11 +2,13 @@
 //
 // For the replay scrubber and other callers:
 //   showEpoch(epoch)  draw the run's pictures as they were at that epoch: for each field (units, weights, boundary,
-//                     samples, confusion) the newest snapshot at or before it; showEpoch(null) follows the newest
-//                     epoch again (live). An epoch event is accepted too: showEpoch(ev) is showEpoch(ev.epoch).
+//                     samples, confusion, feature_maps) the newest snapshot at or before it; showEpoch(null) follows
+//                     the newest epoch again (live). An epoch event is accepted too: showEpoch(ev) is showEpoch(ev.epoch).
 //   shownEpoch()      the epoch pinned by showEpoch, or null when following the newest.
 // Both also move the mistakes panel (image sets). `#net-diagram` carries data-epoch (the epoch whose unit pictures
 // are drawn); each unit box carries data-unit="LAYER.INDEX" (dense_1.3) and data-hash (a hash of its picture).
+// On image sets the conv, pooling, LRN and batchnorm boxes draw one test image's feature maps in
+// [data-maps-of=LAYER] (data-epoch, data-shape, data-hash: maps.js), the input box that image.
 //
 // Structure comes from the spec being edited (state.js); pictures from the current run, shown only while the run's
 // network has the same shape as the one on screen (an edit makes them stale: they go blank, not wrong).
@@ -26,6 +28,7 @@ import { focusLayer } from "./focus.js";
 import { pinned, pin, onPin } from "./epoch.js";
 import { className } from "./mistakes.js";
 import { hidePreview, mountPreview, showPreview } from "./preview.js";
+import { MAP_KINDS, paintMaps, paintSampleImage } from "./maps.js";
 
 const FIT_HEIGHT = 340; // px the tallest column of unit boxes aims at
 const MAX_UNIT = 48; // px: a unit box of a small net (TensorFlow Playground's are about this size)
@@ -140,6 +143,7 @@ function layerBox(col) {
   if (col.count && !col.pass) lines.push(h("span", { class: "nd-box-count" }, t(`diagram.n.${col.type === "conv2d" ? "filters" : "units"}`, { n: fmt(col.count) })));
   lines.push(h("span", { class: "nd-shape", "data-shape-of": col.name }, shape));
   const filters = col.type === "conv2d" ? h("div", { class: "nd-filters", "data-filters-of": col.name }) : null;
+  const maps = MAP_KINDS.includes(col.type) || col.type === "input" ? h("div", { class: "nd-maps", "data-maps-of": col.name }) : null;
   return h(
     col.type === "input" ? "div" : "button",
     {
@@ -147,10 +151,12 @@ function layerBox(col) {
       class: "nd-layer",
       "data-kind": kind,
       "data-layer": col.name,
-      "aria-label": col.type === "input" ? null : t("diagram.openCharts", { layer: col.name }),
+      // named by what it shows (axe: a label must contain the visible text); what a click does is its description
+      title: col.type === "input" ? null : t("diagram.openCharts", { layer: col.name }),
       onclick: col.type === "input" ? null : () => pick(col.name, null),
     },
     lines,
+    maps,
     filters,
   );
 }
@@ -268,6 +274,7 @@ function paint() {
   root.dataset.stale = String(Boolean(run && run.epochs && run.epochs.length && !events));
   epochLabel.textContent = root.dataset.epoch ? `${t("chart.epoch")} ${root.dataset.epoch}` : "";
   for (const c of cols) {
+    if (!c.col.perUnit && (c.col.type === "input" || MAP_KINDS.includes(c.col.type))) paintLayerMaps(c, snap && snap.maps, events);
     if (c.col.type === "input") continue;
     if (c.col.type === "output") paintOutput(c, snap && snap.boundary);
     else if (c.col.perUnit) paintUnits(c, snap && snap.units);
@@ -324,6 +331,16 @@ function paintSwatch(canvas, i) {
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = CLASS_COLORS[i % CLASS_COLORS.length];
   ctx.fillRect(0, 0, canvas.width, canvas.height);
+}
+
+/** A layer box's feature maps (image sets), or in the input box the image they are of. */
+function paintLayerMaps(c, ev, events) {
+  const host = root.querySelector(`[data-maps-of="${CSS.escape(c.col.name)}"]`);
+  const key = `maps:${c.col.name}`;
+  if (!host || drawnFrom.get(key) === (ev || null)) return;
+  drawnFrom.set(key, ev || null);
+  if (c.col.type === "input") paintSampleImage(host, ev, events || []);
+  else paintMaps(host, ev, c.col.name);
 }
 
 function paintFilters(c, ev) {

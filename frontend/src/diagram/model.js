@@ -62,7 +62,7 @@ export function shapeKey(spec) {
  * `events` are a run's rich events (RunData.richEvents), oldest first.
  */
 export function snapshotAt(events, epoch = null) {
-  const out = { units: null, weights: null, boundary: null, samples: null, confusion: null, layers: null, epoch: null };
+  const out = { units: null, weights: null, boundary: null, samples: null, confusion: null, layers: null, maps: null, epoch: null };
   for (let i = events.length - 1; i >= 0; i -= 1) {
     const ev = events[i];
     if (epoch !== null && ev.epoch > epoch) continue;
@@ -71,9 +71,10 @@ export function snapshotAt(events, epoch = null) {
     if (!out.boundary && ev.boundary) out.boundary = ev;
     if (!out.samples && ev.samples) out.samples = ev;
     if (!out.confusion && ev.confusion) out.confusion = ev;
+    if (!out.maps && ev.feature_maps) out.maps = ev;
     if (!out.layers && ev.layers && ev.layers.some((l) => l.weight_hist)) out.layers = ev;
     if (!out.weights && ev.layers && ev.layers.some((l) => l.weights)) out.weights = ev;
-    if (out.units && out.boundary && out.samples && out.confusion && out.layers && out.weights) break;
+    if (out.units && out.boundary && out.samples && out.confusion && out.layers && out.weights && out.maps) break;
   }
   return out;
 }
