@@ -12,14 +12,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
-from nndojo.api.server import create_app
-from nndojo.config import Settings
 from nndojo.db.engine import open_engine
 from nndojo.db.migrate import current_revision, head_revision, upgrade
 from nndojo.spec import models as m
@@ -85,7 +84,7 @@ def _fill_v1(url: str) -> dict[str, list[str]]:
     return stored
 
 
-def _check_upgraded(url: str, stored: dict[str, list[str]], data_dir: Path) -> None:
+def _check_upgraded(url: str, stored: dict[str, list[str]], data_dir: Path, jobkit: SimpleNamespace) -> None:
     engine = open_engine(url)  # what the server does at start: stamps v1, upgrades to the newest revision
     try:
         assert current_revision(engine) == head_revision()
@@ -101,8 +100,16 @@ def _check_upgraded(url: str, stored: dict[str, list[str]], data_dir: Path) -> N
     finally:
         engine.dispose()
 
-    settings = Settings(mode="personal", data_dir=data_dir, database_url=url, cpu_slots=1)
-    with TestClient(create_app(settings)) as client:
+    # a server in its own process (and Ray): an in-process app would share the session's Ray, whose CPUs are taken
+    server = jobkit.start_server(data_dir, {"NNDOJO_DATABASE_URL": url, "NNDOJO_CPU_SLOTS": "1"})
+    try:
+        _check_served(server.url, stored)
+    finally:
+        server.stop()
+
+
+def _check_served(base_url: str, stored: dict[str, list[str]]) -> None:
+    with httpx.Client(base_url=base_url, timeout=60) as client:
         listed = {job["id"]: job for job in client.get("/api/jobs").json()}
         assert set(stored) <= set(listed)
         assert listed["v1job00"]["name"] == "v1 run 0 <b>" and listed["v1job00"]["status"] == "completed"
@@ -115,10 +122,10 @@ def _check_upgraded(url: str, stored: dict[str, list[str]], data_dir: Path) -> N
             assert metrics["train_loss"] == pytest.approx(losses)
 
 
-def test_v1_sqlite_database_upgrades_with_every_job_and_event(tmp_path: Path) -> None:
+def test_v1_sqlite_database_upgrades_with_every_job_and_event(tmp_path: Path, jobkit: SimpleNamespace) -> None:
     url = f"sqlite:///{tmp_path / 'v1.db'}"
     stored = _fill_v1(url)
-    _check_upgraded(url, stored, tmp_path / "data")
+    _check_upgraded(url, stored, tmp_path / "data", jobkit)
 
 
 @pytest.fixture
@@ -144,6 +151,6 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_v1_postgresql_database_upgrades_with_every_job_and_event(postgres_url: str, tmp_path: Path) -> None:
+def test_v1_postgresql_database_upgrades_with_every_job_and_event(postgres_url: str, tmp_path: Path, jobkit: SimpleNamespace) -> None:
     stored = _fill_v1(postgres_url)
-    _check_upgraded(postgres_url, stored, tmp_path / "data")
+    _check_upgraded(postgres_url, stored, tmp_path / "data", jobkit)

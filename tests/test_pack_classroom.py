@@ -1,5 +1,5 @@
-"""Packing in classroom mode: a pack is many students' jobs, each counted against its own student's limits. Its own
-module: the in-process server of tests/test_pack_server.py holds the embedded Ray's only CPU while its module runs."""
+"""Packing in classroom mode: a pack is many students' jobs, each counted against its own student's limits. A server in
+its own process (and Ray): an in-process app would share the test session's Ray, whose CPUs other apps' slots hold."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from nndojo.api.server import create_app
-from nndojo.config import Settings
 from test_pack_server import spec
 
 pytestmark = pytest.mark.filterwarnings("ignore:grad and param do not obey the gradient layout contract")
@@ -20,8 +18,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:grad and param do not obey the g
 def test_a_pack_counts_each_member_as_its_students_job(tmp_path: Path, jobkit: SimpleNamespace) -> None:
     """Classroom limits (one running job a student) hold inside a pack: a student's second job waits in the queue
     while another student's job joins the running pack beside the first."""
-    settings = Settings(mode="classroom", teacher_password="pack teacher", data_dir=tmp_path, cpu_slots=1, pack_jobs=True)
-    with TestClient(create_app(settings)) as c:
+    env = {"NNDOJO_MODE": "classroom", "NNDOJO_TEACHER_PASSWORD": "pack teacher", "NNDOJO_CPU_SLOTS": "1", "NNDOJO_PACK_JOBS": "true"}
+    server = jobkit.start_server(tmp_path, env)
+    with httpx.Client(base_url=server.url, timeout=60) as c:
         assert c.post("/api/session", json={"password": "pack teacher"}).status_code == 200
         code = c.post("/api/classes", json={"name": "packs"}).json()["code"]
         cookies = {}
@@ -47,3 +46,4 @@ def test_a_pack_counts_each_member_as_its_students_job(tmp_path: Path, jobkit: S
         for job_id in (second, first):
             assert c.post(f"/api/jobs/{job_id}/cancel").json()["status"] == "cancelled"
         assert as_student("ben").post(f"/api/jobs/{other}/cancel").json()["status"] == "cancelled"
+    server.stop()  # on a failure, the session's end stops it (start_server's servers are in their own sessions)

@@ -1,19 +1,17 @@
 """Packing through the server (setting pack_jobs): same-shape jobs share one slot's pack, each keeps its own events,
-outcome and controls. In process (TestClient, embedded Ray) with one training slot, so jobs that train at the same time
-can only be doing so in one pack."""
+outcome and controls. One training slot, so jobs that train at the same time can only be doing so in one pack; the
+server runs in its own process (and Ray): an in-process app would share the test session's Ray, whose CPUs other
+apps' slots hold, and wait for a CPU for ever."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from nndojo.api.server import create_app
-from nndojo.config import Settings
 from nndojo.spec import JobSpec
 from nndojo.train import train
 from test_pack import assert_same_events
@@ -22,10 +20,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:grad and param do not obey the g
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    settings = Settings(mode="personal", data_dir=Path(tmp_path_factory.mktemp("pack_server")), cpu_slots=1, pack_jobs=True)
-    with TestClient(create_app(settings)) as c:
-        yield c
+def client(tmp_path_factory: pytest.TempPathFactory, jobkit: SimpleNamespace) -> Iterator[Any]:
+    server = jobkit.start_server(tmp_path_factory.mktemp("pack_server"), {"NNDOJO_CPU_SLOTS": "1", "NNDOJO_PACK_JOBS": "true"})
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            yield c
+    finally:
+        server.stop()
 
 
 def spec(seed: int, epochs: int, lr: float = 0.1) -> dict[str, Any]:
