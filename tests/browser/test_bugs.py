@@ -49,6 +49,7 @@ def test_train_is_an_early_tab_stop_with_a_shortcut_and_old_charts_are_marked_pr
     # The run opened from its link is this setup's run, not a previous one (the server's spec orders its keys otherwise).
     shared = page.context.new_page()
     shared.goto(page.evaluate("window.nndojo.shareLink()"))
+    shared.wait_for_selector("body[data-ready='true']")  # window.nndojo exists once the page's modules have run
     shared.wait_for_function(f"window.nndojo.jobId() !== null && {FINAL}")
     shared.wait_for_function(f"document.querySelector('#chart-loss .plot').data?.[0]?.x?.length === {FIRST_EPOCHS + 1}")
     assert shared.locator("#run-stale").count() == 0
