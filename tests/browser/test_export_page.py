@@ -3,25 +3,23 @@ code's comments in the page's language; shot at 1440x900 (en) and 390x844 (ja)."
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 from browser_helpers import tiny_spec
 
 
-def finished_run(base_url: str, name: str) -> str:
+def finished_run(base_url: str, name: str, jobkit: SimpleNamespace) -> str:
     """A run submitted through the API and ended (the page's own Train is tested elsewhere)."""
-    job = httpx.post(f"{base_url}/api/jobs", json=tiny_spec(name), timeout=30).json()
-    deadline = time.monotonic() + 60
-    while httpx.get(f"{base_url}/api/jobs/{job['id']}", timeout=30).json()["status"] != "completed":
-        assert time.monotonic() < deadline, "the run did not complete"
-        time.sleep(0.1)
-    return job["id"]
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        job_id = http.post("/api/jobs", json=tiny_spec(name)).json()["id"]
+        assert jobkit.wait_final(http, job_id)["status"] == "completed"
+    return job_id
 
 
-def test_the_export_menu_downloads_the_runs_files(new_page, base_url: str, artifacts: Path) -> None:
-    job_id = finished_run(base_url, "export menu")
+def test_the_export_menu_downloads_the_runs_files(new_page, base_url: str, artifacts: Path, jobkit: SimpleNamespace) -> None:
+    job_id = finished_run(base_url, "export menu", jobkit)
     page = new_page("en", (1440, 900))
     page.click("#tab-compare")
     menu = page.locator(f'[data-export-menu="{job_id}"]')
@@ -49,8 +47,8 @@ def test_the_export_menu_downloads_the_runs_files(new_page, base_url: str, artif
     assert download.value.suggested_filename == "nndojo-export-menu.safetensors"
 
 
-def test_the_run_bar_offers_export_in_japanese(new_page, base_url: str, artifacts: Path) -> None:
-    job_id = finished_run(base_url, "export ja")
+def test_the_run_bar_offers_export_in_japanese(new_page, base_url: str, artifacts: Path, jobkit: SimpleNamespace) -> None:
+    job_id = finished_run(base_url, "export ja", jobkit)
     page = new_page("ja", (390, 844), path=f"/?run={job_id}")
     menu = page.locator(f'#run-panel [data-export-menu="{job_id}"]')
     menu.wait_for()
