@@ -140,13 +140,18 @@ async def controllable_job(job_id: JobId, request: Request, caller: CallerDep) -
     """The job, if the caller may cancel, delete or share it; else 403 (a classmate's shared job) or 404."""
     manager: JobManager = request.app.state.manager
     job = await manager.get(job_id)
-    status = 404 if job is None else caller.control(job)
+    return _changeable(job, caller, missing(job_id), "this run is shared with you to watch; only its owner or the teacher may change it")
+
+
+def _changeable(item: dict[str, Any] | None, caller: Caller, gone: HTTPException, watch_only: str) -> dict[str, Any]:
+    """A job or upload the caller may change; else `gone` (404: not visible) or 403 (shared with them to use only)."""
+    status = 404 if item is None else caller.control(item)
     if status == 404:
-        raise missing(job_id)
+        raise gone
     if status == 403:
-        raise HTTPException(403, "this run is shared with you to watch; only its owner or the teacher may change it")
-    assert job is not None
-    return job
+        raise HTTPException(403, watch_only)
+    assert item is not None
+    return item
 
 
 ReadableJob = Annotated[dict[str, Any], Depends(readable_job)]
@@ -170,13 +175,7 @@ async def readable_upload(name: UploadName, request: Request, caller: CallerDep)
 async def controllable_upload(name: UploadName, request: Request, caller: CallerDep) -> dict[str, Any]:
     """The upload's entry, if the caller may delete or share it; else 403 (a classmate's shared set) or 404."""
     entry = request.app.state.uploads.get(name)
-    status = 404 if entry is None else caller.control(entry)
-    if status == 404:
-        raise no_upload(name)
-    if status == 403:
-        raise HTTPException(403, "this dataset is shared with you to use; only its owner or the teacher may change it")
-    assert entry is not None
-    return entry
+    return _changeable(entry, caller, no_upload(name), "this dataset is shared with you to use; only its owner or the teacher may change it")
 
 
 ReadableUpload = Annotated[dict[str, Any], Depends(readable_upload)]
