@@ -77,10 +77,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", default="30,100,200")
     parser.add_argument("--slots", type=int, default=None, help="NNDOJO_CPU_SLOTS (default: one per core)")
+    parser.add_argument("--modes", default="unpacked,packed", help="which servers to measure (ratios need both)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.students.split(",")]
     rows: dict[str, list[dict[str, Any]]] = {}
-    for mode in ("unpacked", "packed"):
+    modes = args.modes.split(",")
+    for mode in modes:
         env = {
             "NNDOJO_MODE": "classroom",
             "NNDOJO_TEACHER_PASSWORD": PASSWORD,
@@ -95,8 +97,8 @@ def main() -> None:
                 stop(proc)
     print(f"{'students':>8} {'mode':>9} {'completed':>9} {'gapless':>7} {'last finish s':>13} {'job-epochs/s':>12} {'ratio':>6}")
     for i, n in enumerate(sizes):
-        base = rows["unpacked"][i]["job_epochs_per_s"]
-        for mode in ("unpacked", "packed"):
+        base = rows["unpacked"][i]["job_epochs_per_s"] if "unpacked" in rows else 0.0
+        for mode in modes:
             r = rows[mode][i]
             r["ratio_to_unpacked"] = r["job_epochs_per_s"] / base if base else float("nan")
             print(

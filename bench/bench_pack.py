@@ -3,7 +3,8 @@ after another with train() and as one pack (nndojo.train.pack), in this process,
 
     .venv/bin/python bench/bench_pack.py [--jobs 1,10,30,100] [--epochs 100] [--device cpu|cuda]
 
-Prints job-epochs per second, by the wall clock and by this process's CPU time (the machine may be shared: CPU time
+Every event is encoded as a slot worker sends it (nndojo.jobs.wire.event_frame), solo and packed alike. Prints
+job-epochs per second, by the wall clock and by this process's CPU time (the machine may be shared: CPU time
 is what the work itself cost), for one solo job and for each pack size, and the ratio of each to solo. Writes the figures to bench/results/.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import torch
 
+from nndojo.jobs.wire import event_frame
 from nndojo.spec.models import JobSpec
 from nndojo.train import train
 from nndojo.train.pack import Pack
@@ -38,6 +40,10 @@ def playground(seed: int, epochs: int, device: str) -> JobSpec:
     )
 
 
+def encode(event: dict[str, Any]) -> None:
+    event_frame("bench", event)
+
+
 def timed(run: Any) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     run()
@@ -53,14 +59,14 @@ def main() -> None:
     torch.set_num_threads(1)
     epochs = args.epochs
     rows: list[dict[str, Any]] = []
-    wall, cpu = timed(lambda: train(playground(0, epochs, args.device), lambda e: None, threads=1))
+    wall, cpu = timed(lambda: train(playground(0, epochs, args.device), encode, threads=1))
     solo = {"jobs": 1, "mode": "solo", "job_epochs_per_s_wall": epochs / wall, "job_epochs_per_s_cpu": epochs / cpu}
     rows.append(solo)
     print(f"solo         1 job : {solo['job_epochs_per_s_wall']:8.0f} job-epochs/s wall, {solo['job_epochs_per_s_cpu']:8.0f} CPU")
     for n in (int(x) for x in args.jobs.split(",")):
         pack = Pack(device=args.device, threads=1)
         for seed in range(n):
-            pack.add(str(seed), playground(seed, epochs, args.device), lambda e: None)
+            pack.add(str(seed), playground(seed, epochs, args.device), encode)
         wall, cpu = timed(pack.run)
         row = {"jobs": n, "mode": "pack", "job_epochs_per_s_wall": n * epochs / wall, "job_epochs_per_s_cpu": n * epochs / cpu}
         row["ratio_wall"] = row["job_epochs_per_s_wall"] / solo["job_epochs_per_s_wall"]

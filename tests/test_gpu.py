@@ -15,9 +15,8 @@ import torch
 from nndojo.datasets.images import DatasetUnavailable
 from nndojo.spec import JobSpec
 from nndojo.train import train
-from nndojo.train.pack import Pack
 from nndojo.train.probes import Probes
-from test_pack import assert_same_events, make_spec, solo
+from test_pack import assert_same_events, make_spec, packed, solo
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.json"))
 IDX_DIR = Path("/usr/share/datasets")
@@ -70,10 +69,5 @@ def test_a_pack_on_cuda_matches_its_solo_runs(optimizer: dict[str, Any]) -> None
     specs = [
         make_spec(seed, dict(optimizer, lr=optimizer["lr"] * seed), epochs=30).model_copy(update={"device": "cuda"}) for seed in (1, 2, 3)
     ]
-    pack = Pack(device="cuda")
-    got: list[list[dict[str, Any]]] = [[] for _ in specs]
-    for i, spec in enumerate(specs):
-        pack.add(str(i), spec, got[i].append)
-    pack.run()
-    for spec, events in zip(specs, got, strict=True):
+    for spec, events in zip(specs, packed(specs, device="cuda"), strict=True):
         assert_same_events(solo(spec), events)

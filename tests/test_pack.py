@@ -8,11 +8,14 @@ few samples that sit on a bin edge. Datasets are tiny so that the whole file run
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 import torch
 
+from nndojo.jobs.wire import to_json
 from nndojo.nn.build import Net
 from nndojo.spec.models import JobSpec
 from nndojo.spec.packing import signature
@@ -58,11 +61,20 @@ def solo(spec: JobSpec, **kw: Any) -> list[dict[str, Any]]:
     return events
 
 
-def packed(specs: list[JobSpec]) -> list[list[dict[str, Any]]]:
-    pack = Pack()
+def as_received(event: dict[str, Any]) -> dict[str, Any]:
+    """A pack's event as the server receives it (its grids come as JSON text, which wire.to_json splices in)."""
+    return orjson.loads(to_json(event))
+
+
+def receiver(into: list[dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    return lambda event: into.append(as_received(event))
+
+
+def packed(specs: list[JobSpec], device: str = "cpu") -> list[list[dict[str, Any]]]:
+    pack = Pack(device=device)
     got: list[list[dict[str, Any]]] = [[] for _ in specs]
     for i, spec in enumerate(specs):
-        pack.add(str(i), spec, got[i].append)
+        pack.add(str(i), spec, receiver(got[i]))
     pack.run()
     return got
 
@@ -178,18 +190,18 @@ def test_jobs_join_and_leave_without_disturbing_the_others() -> None:
     cancel = {"flag": False}
 
     def stopped_emit(event: dict[str, Any]) -> None:
-        events["stopped"].append(event)
+        events["stopped"].append(as_received(event))
         if event.get("epoch") == 3 and event["type"] == "epoch":
             cancel["flag"] = True
 
     pack = Pack()
-    pack.add("steady", steady, events["steady"].append)
-    pack.add("wild", wild, events["wild"].append)
+    pack.add("steady", steady, receiver(events["steady"]))
+    pack.add("wild", wild, receiver(events["wild"]))
     pack.add("stopped", stopped, stopped_emit, lambda: cancel["flag"])
 
     def boundary(p: Pack) -> None:
         if events["steady"][-1].get("epoch") == 5 and not events["late"]:
-            p.add("late", late, events["late"].append)
+            p.add("late", late, receiver(events["late"]))
 
     outcomes = pack.run(boundary)
     assert outcomes == {"steady": "completed", "late": "completed", "wild": "diverged", "stopped": "cancelled"}
@@ -217,14 +229,14 @@ def test_a_paused_member_waits_outside_the_pack_and_ends_as_its_solo_run() -> No
     other_events: list[dict[str, Any]] = []
 
     def emit(event: dict[str, Any]) -> None:
-        got.append(event)
+        got.append(as_received(event))
         if event["type"] == "epoch" and event["epoch"] == 2:
             controls.request("pause")
         if event["type"] == "epoch" and event["epoch"] == 4:
             controls.request("lr", 0.05)
 
     def other_emit(event: dict[str, Any]) -> None:
-        other_events.append(event)
+        other_events.append(as_received(event))
         if event["type"] == "epoch" and event["epoch"] == 6:
             controls.request("step")
         if event["type"] == "epoch" and event["epoch"] == 10:

@@ -12,6 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from nndojo.config import Settings
+from nndojo.jobs import wire
+from nndojo.jobs.pack_worker import PackRunner
 from nndojo.spec import JobSpec
 from nndojo.train import train
 from test_pack import assert_same_events
@@ -81,3 +84,28 @@ def test_a_member_is_paused_resumed_and_another_cancelled_while_the_rest_finish(
     actions = [e.get("action") for e in jobkit.all_events(client, paused) if e["type"] == "control"]
     assert actions == ["pause", "resume"]
     assert client.get(f"/api/jobs/{cancelled}").json()["status"] == "cancelled"
+
+
+class _Frames:
+    """A slot's event socket, as a list: (job id, kind, meta) of each frame sent."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[str, bytes, dict[str, Any]]] = []
+
+    def send(self, address: tuple[str, int], token: str, data: bytes) -> None:
+        frame = wire.decode_body(data[4:])
+        self.frames.append((frame.job_id, frame.kind, frame.meta))
+
+
+def test_a_join_that_reaches_the_worker_before_its_pack_starts_trains_in_it() -> None:
+    """Ray runs a worker's calls on a thread pool, so a join can arrive before the call that starts its pack: the job
+    waits for that pack and trains in it. A join for a pack that has ended is refused (the scheduler queues it)."""
+    frames = _Frames()
+    runner = PackRunner("cpu", 1, Settings().datasets_dir, frames, lambda event: event)  # type: ignore[arg-type]
+    address = ("127.0.0.1", 1)
+    assert runner.join("second", JobSpec.model_validate(spec(2, 3)).model_dump_json(), address, "t", pack="first")
+    outcomes = runner.run("first", JobSpec.model_validate(spec(1, 3)).model_dump_json(), address, "t")
+    assert outcomes == {"first": {"status": "completed"}, "second": {"status": "completed"}}
+    ends = [(job, meta) for job, kind, meta in frames.frames if kind == wire.END]
+    assert sorted(ends, key=lambda e: e[0]) == [("first", {"status": "completed"}), ("second", {"status": "completed"})]
+    assert not runner.join("late", JobSpec.model_validate(spec(3, 3)).model_dump_json(), address, "t", pack="first")

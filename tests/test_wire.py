@@ -6,6 +6,8 @@ import asyncio
 import json
 import struct
 
+import numpy as np
+import orjson
 import pytest
 import torch
 
@@ -13,6 +15,7 @@ from nndojo.jobs import wire
 from nndojo.jobs.metrics import scalars
 from nndojo.spec import JobSpec
 from nndojo.train import train
+from nndojo.train.rounding import fixed_json, places
 
 
 @pytest.mark.parametrize(
@@ -51,6 +54,30 @@ def test_trainer_events_cross_the_wire_as_json(spec: dict) -> None:
 def test_nan_and_infinity_travel_as_null() -> None:
     frame = wire.decode_body(wire.event_frame("j", {"type": "epoch", "train": {"loss": float("nan")}, "big": 2**80})[4:])
     assert json.loads(frame.payload) == {"type": "epoch", "train": {"loss": None}, "big": 2**80}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(0).uniform(-1, 1, (17, 20, 20)),  # a 2-8-8-1's unit maps
+        np.random.default_rng(1).uniform(0, 1, (50, 50)),  # a boundary
+        np.array([-0.0, -0.004, 0.005, 0.015, 2.675, 1.0, -1.0, 99.99, -99.994, 0.1]),  # signs, halves, whole, the edge
+        np.random.default_rng(2).normal(0, 40, (3, 4, 5, 2)),  # deeper, wider than the table in places
+        np.array([[np.nan, 1.0], [np.inf, -np.inf]]),  # not finite: the fallback
+        np.array([1e6, 0.5]),  # beyond the table: the fallback
+        np.zeros((1, 1)),
+    ],
+)
+@pytest.mark.parametrize("decimals", [1, 2])
+def test_fixed_json_is_the_text_of_places(values: np.ndarray, decimals: int) -> None:
+    """A pack's grids, encoded in numpy, are byte for byte the JSON places and orjson give a solo run's, and travel in
+    the event as that text."""
+    text = fixed_json(values, decimals)
+    assert text.text == orjson.dumps(places(values, decimals))
+    frame = wire.decode_body(wire.event_frame("j", {"type": "epoch", "units": {"dense_1": text}, "n": 1})[4:])
+    assert json.loads(frame.payload) == {"type": "epoch", "units": {"dense_1": places(values, decimals)}, "n": 1}
+    # what orjson refuses goes through json, grids and all
+    assert json.loads(wire.to_json({"big": 2**80, "z": text})) == {"big": 2**80, "z": places(values, decimals)}
 
 
 def _read(data: bytes, max_bytes: int = wire.MAX_FRAME) -> wire.Frame:

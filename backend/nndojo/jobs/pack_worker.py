@@ -5,12 +5,17 @@ Each job keeps what a solo run has: its own stop flag and control mailbox, its o
 its id, and its own end frame, sent right after its final status event. The pack's call returns when its last member has
 ended and nobody is waiting to join; a join that comes after that is refused (False) and the scheduler queues the job
 again.
+
+A pack is named by its first job's id. Ray runs an actor's calls on a thread pool, so a join may reach the worker before
+the call that starts its pack: such a join waits in line for that pack (refusing it closed the pack to every later join,
+and a class's jobs all crowded into the other slot's pack). Only a join for a pack that has ended is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,7 @@ class PackRunner:
         self.sender, self.stamp = sender, stamp
         self._lock = threading.Lock()
         self._open = False
+        self._ended: deque[str] = deque(maxlen=64)  # recent packs (first job ids) whose call returned: their joins are refused
         self._incoming: list[tuple[str, str, tuple[str, int], str, bytes | None]] = []
         self._stops: dict[str, threading.Event] = {}
         self._controls: dict[str, Any] = {}
@@ -41,7 +47,7 @@ class PackRunner:
             if self._open:
                 raise RuntimeError("this worker already trains a pack")
             self._open = True
-            self._incoming.append((job_id, spec_json, (address[0], int(address[1])), token, upload))
+            self._incoming.insert(0, (job_id, spec_json, (address[0], int(address[1])), token, upload))
         pack = Pack(self.device, self.threads, self.datasets_dir)
         outcomes: dict[str, Any] = {}
 
@@ -55,22 +61,32 @@ class PackRunner:
                 with self._lock:
                     if not self._incoming:
                         self._open = False
+                        self._ended.append(job_id)
                         break
         except BaseException as exc:  # the pack fails: every member still in it ends failed, the slot lives on
             from nndojo.jobs.worker import describe_failure
 
             with self._lock:
                 self._open = False
+                self._ended.append(job_id)
+                left = self._incoming
+                self._incoming = []
             failure = describe_failure(exc)
             for job_id_left in [m.job_id for m in pack.members + pack.joining + pack.parked if m.outcome is None]:
                 outcomes[job_id_left] = failure
                 self._end(job_id_left, failure)
+            for job_id_left, _, address_left, token_left, _ in left:
+                outcomes[job_id_left] = failure
+                self._end(job_id_left, failure, address_left, token_left)
         return outcomes
 
-    def join(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> bool:
-        """Queues a job to join the running pack at its next epoch boundary; False when no pack is running here."""
+    def join(
+        self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None, pack: str | None = None
+    ) -> bool:
+        """Queues a job to join pack `pack` (its first job's id) at its next epoch boundary, or as the pack starts when
+        its call has not begun yet; False when that pack has ended (or, without `pack`, when none is running here)."""
         with self._lock:
-            if not self._open:
+            if pack in self._ended if pack is not None else not self._open:
                 return False
             self._incoming.append((job_id, spec_json, (address[0], int(address[1])), token, upload))
             return True

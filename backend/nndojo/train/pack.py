@@ -38,7 +38,7 @@ from nndojo.spec.memory import PROBE_BATCH, TRAIN_EVAL_CAP
 from nndojo.spec.packing import signature
 from nndojo.train.budget import EventPlan, loss_every
 from nndojo.train.control import Controls, Pilot
-from nndojo.train.loop import resolve_device, seed_everything
+from nndojo.train.loop import resolve_device, seed_everything, seed_torch
 from nndojo.train.pack_net import StackedDense, dense_shapes, flatten, load_row, make_pack_loss
 from nndojo.train.pack_optim import PackOptimizer, new_state
 from nndojo.train.pack_probes import PackProbes, ProbeRows, shared_range
@@ -136,7 +136,7 @@ class Pack:
         seed_everything(spec.seed)
         data = load_dataset(spec.dataset, spec.seed, self.datasets_dir, upload)
         tr = spec.training
-        torch.manual_seed(spec.seed)
+        seed_torch(spec.seed)
         model = build_model(spec, report)
         x_train, y_train = _on(data.x_train, dev), _on(data.y_train, dev)
         n = x_train.shape[0]

@@ -88,12 +88,14 @@ class StackedDense:
         leaf.grad = self.grad[:, offset : offset + n].view(shape)
         return leaf
 
-    def forward(self, x: Tensor, keep: dict[str, int] | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward(self, x: Tensor, keep: dict[str, int] | None = None, jobs: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
         """z (jobs, rows, outputs) for x (jobs, rows, inputs), and the hidden layers' outputs after their activation for
-        the first keep[name] rows of the layers keep names."""
+        the first keep[name] rows of the layers keep names. `jobs`: only those members (x has their rows alone)."""
         kept: dict[str, Tensor] = {}
         h = x
         for shape, (w, b), act in zip(self.shapes, self.params, self.activations, strict=True):
+            if jobs is not None:
+                w, b = w[jobs], None if b is None else b[jobs]
             h = torch.bmm(h, w.transpose(1, 2)) if b is None else torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             h = act(h)
             if keep is not None and shape.name in keep and shape.activation != "output":

@@ -1,5 +1,7 @@
 """nndojo.train.probes for a pack: every member's epoch measured in one batched pass, one host copy, and each member's
-event body built from its row exactly as Probes.measure builds a solo job's (same keys, same rounding).
+event body built from its row exactly as Probes.measure builds a solo job's (same keys, same rounding). The grids
+(boundary, unit maps) come already encoded (rounding.fixed_json): the same JSON text, a third of the time; the events
+are for nndojo.jobs.wire.to_json.
 
 Members differ in data (their own train, test and grid rows, stacked), so every tensor here has the jobs first.
 """
@@ -29,7 +31,7 @@ from nndojo.train.probes import (
     sends_weights,
     unit_layers,
 )
-from nndojo.train.rounding import SIG_DIGITS, json_list, places, sig_array, sig_round
+from nndojo.train.rounding import SIG_DIGITS, fixed_json, json_list, sig_array, sig_round
 
 
 @dataclass
@@ -184,17 +186,24 @@ class PackProbes:
         heavy, layers = any(heavy_of), any(layers_of)
         scal, vals, raw = _Columns(), _Columns(), _Columns()
         n12 = self.n_train + self.n_test
-        boundary_due = self.grid_axes is not None and heavy
-        x = self.x if boundary_due else self.x[:, :n12]
-        z, acts = self.net.forward(x, keep=self.keep if layers else None)
+        z, acts = self.net.forward(self.x[:, :n12], keep=self.keep if layers else None)
         if layers:
             acts["output"] = output_activation(self.output_name, z[:, : self.keep["output"]])
         metrics = scal.put(self._metrics(z))
         loss_slots = {k: vals.put(self._windows(step_losses, k)) for k in set(every)} if step_losses is not None else None
         layer_slots = self._layer_slots(acts, grad_norms, heavy, scal, vals, raw) if layers else []
-        boundary = raw.put(self._boundary(z[:, n12:])) if boundary_due else None
-        units = raw.put(self._unit_maps()) if boundary_due and self.unit_names else None
+        # the pictures (boundary, unit maps) only for the members whose epoch carries them: joins stagger the members'
+        # schedules, so some member is nearly always due, rarely all
+        pictured = [j for k, j in enumerate(index) if heavy_of[k]] if self.grid_axes is not None else []
+        grids, boundary, units = _Columns(), None, None
+        if pictured:
+            rows = torch.tensor(pictured, device=self.x.device)
+            zg, _ = self.net.forward(self.x[rows, n12:], jobs=rows)
+            boundary = grids.put(self._boundary(zg))
+            units = grids.put(self._unit_maps(rows)) if self.unit_names else None
         host = torch.cat(scal.parts + vals.parts + raw.parts, dim=1).cpu().numpy().astype(np.float64)
+        grid_host = torch.cat(grids.parts, dim=1).cpu().numpy().astype(np.float64) if pictured else None
+        grid_row = {j: r for r, j in enumerate(pictured)}
         split = scal.offset + vals.offset
         bodies = []
         for k, j in enumerate(index):
@@ -215,14 +224,15 @@ class PackProbes:
                     self._layer_json(j, info, slots, scalars, values, rest, heavy_of[k])
                     for info, slots in zip(self.infos, layer_slots, strict=True)
                 ]
-            if heavy_of[k] and boundary is not None and self.grid_axes is not None:
+            if j in grid_row and grid_host is not None and boundary is not None and self.grid_axes is not None:
+                pictures = grid_host[grid_row[j]]
                 xs, ys = self.grid_axes[j]
                 assert xs is not None and ys is not None
-                zb = rest[boundary].reshape(len(ys), len(xs))
-                zj = zb.astype(np.int64).tolist() if self.classify and z.shape[2] > 2 else places(zb, BOUNDARY_DECIMALS)
+                zb = pictures[boundary].reshape(len(ys), len(xs))
+                zj = zb.astype(np.int64).tolist() if self.classify and z.shape[2] > 2 else fixed_json(zb, BOUNDARY_DECIMALS)
                 body["boundary"] = {"x": xs, "y": ys, "z": zj}
-            if heavy_of[k] and units is not None:
-                body["units"] = self._units_json(rest[units])
+                if units is not None:
+                    body["units"] = self._units_json(pictures[units])
             bodies.append(body)
         return bodies
 
@@ -331,10 +341,10 @@ class PackProbes:
             return class1_probability(z, self.output_name)
         return z.argmax(dim=2)
 
-    def _unit_maps(self) -> Tensor:
+    def _unit_maps(self, jobs: Tensor) -> Tensor:
         assert self.units_x is not None
         rows = self.units_x.shape[1]
-        _, acts = self.net.forward(self.units_x, keep=dict.fromkeys(self.unit_names, rows))
+        _, acts = self.net.forward(self.units_x[jobs], keep=dict.fromkeys(self.unit_names, rows), jobs=jobs)
         return torch.cat([acts[name].transpose(1, 2).reshape(acts[name].shape[0], -1) for name in self.unit_names], dim=1)
 
     # --- host side --------------------------------------------------------------------------------
@@ -378,6 +388,6 @@ class PackProbes:
         out, offset = {}, 0
         for name in self.unit_names:
             n = sizes[name] * res * res
-            out[name] = places(values[offset : offset + n].reshape(sizes[name], res, res), BOUNDARY_DECIMALS)
+            out[name] = fixed_json(values[offset : offset + n].reshape(sizes[name], res, res), BOUNDARY_DECIMALS)
             offset += n
         return out
