@@ -26,8 +26,10 @@ QUERY_INT_MAX = 2**31 - 1  # the dataset's own limits apply after this; it only 
 
 @router.get("/health", response_model=Health)
 async def health(manager: ManagerDep, settings: SettingsDep) -> dict[str, Any]:
-    """Answers once a training slot is up; `devices` is what the workers can train on, `mode` personal or classroom."""
-    return {"status": "ok", "version": __version__, "devices": await manager.devices(), "mode": settings.mode}
+    """Answers once a training slot is up; `devices` is what the workers can train on, `mode` personal or classroom,
+    `placement` the cost models the workers measured at start-up, by which `device: auto` jobs are placed."""
+    devices = await manager.devices()
+    return {"status": "ok", "version": __version__, "devices": devices, "mode": settings.mode, "placement": manager.placement()}
 
 
 @router.get("/catalog")

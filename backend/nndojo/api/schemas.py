@@ -21,6 +21,7 @@ class Health(Open):
     version: str
     devices: list[str]
     mode: Literal["personal", "classroom"]
+    placement: dict[str, Any] = Field(default_factory=dict, description="each slot kind's slots and measured cost model")
 
 
 class Job(Open):

@@ -156,6 +156,10 @@ class JobManager:
             self._devices = [*found, *extra]
         return self._devices
 
+    def placement(self) -> dict[str, Any]:
+        """Each slot kind's slots and measured cost model (nndojo.jobs.placement), for /api/health."""
+        return {} if self.pool is None else self.pool.placement()
+
     async def race(self, request: dict[str, Any]) -> dict[str, Any]:
         """Runs on the slots in turn, as a concurrent call beside any training there: it is small and fast."""
         assert self.pool is not None

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import ray
+from ray.exceptions import RayError
 
 from nndojo.config import Settings
+from nndojo.jobs.placement import CostModel, combined, place
 from nndojo.jobs.worker import SlotWorker
 
 if TYPE_CHECKING:
     from nndojo.jobs.manager import ActiveJob
+    from nndojo.spec import JobSpec
 
 log = logging.getLogger(__name__)
 
 SlotKind = Literal["cpu", "gpu"]
 # run, poll, cancel and the small utility calls (devices) of one slot answer at the same time.
 ACTOR_CONCURRENCY = 6
+FEED_CPUS = 1.0  # what a GPU slot's worker reserves: one core launching its kernels and slicing its batches
 
 
 def start_ray(settings: Settings) -> bool:
@@ -63,35 +69,65 @@ class Slot:
     members: list[ActiveJob] = field(default_factory=list, repr=False)
     pack_done: Any = field(default=None, repr=False)  # asyncio.Future of the pack's call: its outcomes, or the worker's death
     pack_closing: bool = False  # it refused a join: it is ending, no more joins
+    booking: tuple[float, float] | None = None  # (monotonic start, estimated seconds) of what it was last given
+    costs: Any = field(default=None, repr=False)  # its worker's measured CostModel: an ObjectRef until it is read
 
     @property
     def busy(self) -> bool:
         return self.job is not None or self.pack_key is not None
 
 
+def cpu_slot_count(settings: Settings, gpu_slots: int) -> int:
+    """CPU slots: the setting when given, else one per usable core less the cores the GPU slots' workers reserve."""
+    if settings.cpu_slots is not None:
+        return settings.cpu_slots
+    return max(1, settings.resolved_cpu_slots - math.ceil(gpu_slots * FEED_CPUS / settings.threads_per_job))
+
+
+def feed_cpus(total_cpus: float, cpu_slots: int, threads: int, gpu_slots: int) -> float:
+    """The CPU each GPU slot's worker reserves: FEED_CPUS, or an even share of what the CPU slots leave when less."""
+    if gpu_slots == 0:
+        return 0.0
+    left = max(0.0, total_cpus - cpu_slots * threads)
+    return round(min(FEED_CPUS, left / gpu_slots), 4)
+
+
 class SlotPool:
-    """One long-lived actor per slot: cpu_slots CPU actors and gpu_slots_per_gpu actors on each GPU. It creates and
-    kills actors when told to; the scheduler decides when (nndojo.jobs.scheduler)."""
+    """One long-lived actor per slot: CPU actors and gpu_slots_per_gpu actors on each GPU. It creates and kills actors
+    when told to, and places jobs on them (nndojo.jobs.placement); the scheduler decides when (nndojo.jobs.scheduler).
+
+    A GPU slot's worker reserves the CPU that feeds its GPU (FEED_CPUS), so that CPU slots do not take that core from
+    it: without a setting, the CPU slots are one per core less those."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        gpus = int(ray.cluster_resources().get("GPU", 0))
+        resources = ray.cluster_resources()
+        gpu_slots = int(resources.get("GPU", 0)) * settings.gpu_slots_per_gpu
+        cpu_slots = cpu_slot_count(settings, gpu_slots)
+        self.feed_cpus = feed_cpus(resources.get("CPU", 0), cpu_slots, settings.threads_per_job, gpu_slots)
+        if gpu_slots and self.feed_cpus < FEED_CPUS:
+            log.warning("GPU slots get %.2f CPU each to feed their GPU (%g wanted): lower cpu_slots", self.feed_cpus, FEED_CPUS)
         self.slots: list[Slot] = []
-        for _ in range(settings.resolved_cpu_slots):
+        for _ in range(cpu_slots):
             self.slots.append(Slot(len(self.slots), "cpu", None))
-        for _ in range(gpus * settings.gpu_slots_per_gpu):
+        for _ in range(gpu_slots):
             self.slots.append(Slot(len(self.slots), "gpu", None))
         for slot in self.slots:
-            slot.actor = self._spawn(slot.kind)
+            self._start(slot)
 
     @property
     def has_gpu(self) -> bool:
         return any(slot.kind == "gpu" for slot in self.slots)
 
+    def _start(self, slot: Slot) -> None:
+        """A fresh actor for the slot; it measures its device's cost model before it answers `ready`."""
+        slot.actor = self._spawn(slot.kind)
+        slot.costs = slot.actor.costs.remote()
+
     def _spawn(self, kind: SlotKind) -> Any:
         s = self.settings
         if kind == "gpu":
-            options: dict[str, Any] = {"num_cpus": 0, "num_gpus": 1 / s.gpu_slots_per_gpu}
+            options: dict[str, Any] = {"num_cpus": self.feed_cpus, "num_gpus": 1 / s.gpu_slots_per_gpu}
             device = "cuda"
         else:
             options = {"num_cpus": s.threads_per_job, "num_gpus": 0}
@@ -107,16 +143,47 @@ class SlotPool:
         with contextlib.suppress(Exception):  # already gone
             ray.kill(slot.actor, no_restart=True)
         slot.ready = False
-        slot.actor = self._spawn(slot.kind)
+        self._start(slot)
 
-    def free(self, wants: str) -> Slot | None:
-        """A free, ready slot for a job's device: 'cuda' needs a GPU, 'cpu' a CPU, 'auto' prefers a GPU."""
-        kinds: tuple[SlotKind, ...] = {"cuda": ("gpu",), "cpu": ("cpu",)}.get(wants, ("gpu", "cpu"))
-        for kind in kinds:
-            for slot in self.slots:
-                if slot.kind == kind and not slot.busy and slot.ready:
-                    return slot
-        return None
+    def cost_models(self) -> dict[str, CostModel]:
+        """Each slot kind's measured model (the median over its ready slots that have reported); never waits."""
+        for slot in self.slots:
+            if slot.ready and isinstance(slot.costs, ray.ObjectRef):
+                done, _ = ray.wait([slot.costs], timeout=0)
+                if done:
+                    try:
+                        slot.costs = ray.get(done[0])
+                    except RayError:  # the worker died: its replacement measures again
+                        slot.costs = None
+        found = {
+            kind: combined(slot.costs for slot in self.slots if slot.kind == kind and isinstance(slot.costs, CostModel))
+            for kind in ("cpu", "gpu")
+        }
+        return {kind: model for kind, model in found.items() if model is not None}
+
+    def free(self, wants: str, spec: JobSpec, pack_of: int = 0) -> Slot | None:
+        """A free, ready slot for a job: 'cuda' needs a GPU, 'cpu' a CPU, 'auto' goes where the job finishes soonest
+        (nndojo.jobs.placement), or None to wait for a busy slot that finishes it sooner. The caller starts the job on
+        the slot returned, which is booked for the job's estimate.
+
+        pack_of: the jobs the job may share a pack with (the queue's length when packing; capped at pack_max_jobs),
+        so that a pack's estimate is its share of the batched step."""
+        share = min(pack_of, self.settings.pack_max_jobs) if pack_of > 0 else 1
+        now = time.monotonic()
+        found = place(self.slots, wants, spec, self.cost_models(), now=now, share=share)
+        if found is None:
+            return None
+        found.slot.booking = None if found.seconds is None else (now, found.seconds)
+        return found.slot
+
+    def placement(self) -> dict[str, Any]:
+        """The measured cost models by slot kind, and how many slots each has, for /api/health."""
+        models = self.cost_models()
+        kinds = sorted({slot.kind for slot in self.slots})
+        return {
+            kind: {"slots": sum(slot.kind == kind for slot in self.slots), "model": models[kind].as_dict() if kind in models else None}
+            for kind in kinds
+        }
 
     def first(self) -> Slot:
         gpu = [slot for slot in self.slots if slot.kind == "gpu"]

@@ -12,6 +12,7 @@ every websocket unchanged.
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import threading
 import time
@@ -21,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from nndojo.jobs.pack_worker import PackRunner
+from nndojo.jobs.placement import CostModel, calibrate
 from nndojo.jobs.wire import END, MAX_WEIGHTS_BYTES, Sender, encode_frame, event_frame, weights_frames
+
+log = logging.getLogger(__name__)
 
 # Errors whose message is written for the student (what to change); anything else is a bug, shown only by its id.
 USER_ERRORS = ("SpecError", "DatasetUnavailable", "ValidationError")
@@ -64,10 +68,31 @@ class SlotWorker:
         self._cancelled: deque[str] = deque(maxlen=64)
         self._sender = Sender()
         self._pack = PackRunner(device, threads, self.datasets_dir, self._sender, stamp)  # packed jobs (nndojo.jobs.pack_worker)
+        self._costs = self._calibrate()
+
+    def _calibrate(self) -> CostModel | None:
+        """This device's cost model (nndojo.jobs.placement), measured before the worker answers `ready`; on a GPU it
+        also warms CUDA. None if measuring failed: the slot still trains, and placement compares the other slots."""
+        try:
+            return calibrate(self.device, self.threads)
+        except Exception:
+            log.exception("measuring the %s cost model failed", self.device)
+            return None
 
     def ready(self) -> str:
-        """Answers once the actor has started (torch imported): a fresh worker gets no job before this returns."""
+        """Answers once the actor has started (torch imported, costs measured): a fresh worker gets no job before."""
         return self.device
+
+    def costs(self) -> CostModel | None:
+        return self._costs
+
+    def _release(self) -> None:
+        """Hands the GPU memory torch's allocator cached for the last job back to the device, so that the slots sharing
+        a GPU (and the next job's different shapes) are not refused memory this worker no longer uses."""
+        import torch
+
+        if self.device == "cuda" and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
 
     def devices(self) -> list[str]:
         from nndojo.train import available_devices
@@ -146,19 +171,21 @@ class SlotWorker:
             outcome = describe_failure(exc)
         with self._lock:
             self._job = self._controls = None
+        self._release()
         with contextlib.suppress(OSError):
             self._sender.send(address, token, encode_frame(END, job_id, outcome))
         return outcome
 
     def run_pack(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> dict[str, Any]:
         """Trains a pack of jobs of one signature, starting with this one, until all have ended (nndojo.jobs.pack_worker)."""
-        return self._pack.run(job_id, spec_json, address, token, upload)
+        try:
+            return self._pack.run(job_id, spec_json, address, token, upload)
+        finally:
+            self._release()
 
-    def join_pack(
-        self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None, pack: str | None = None
-    ) -> bool:
-        """Adds a job to pack `pack` (its first job's id) here, from its next epoch; False when that pack has ended."""
-        return self._pack.join(job_id, spec_json, address, token, upload, pack)
+    def join_pack(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> bool:
+        """Adds a job to the pack training here, from its next epoch; False when none is."""
+        return self._pack.join(job_id, spec_json, address, token, upload)
 
     def cancel(self, job_id: str) -> None:
         if self._pack.cancel(job_id):

@@ -2,7 +2,8 @@
 
 torch's CPU max_pool2d also computes the argmax indices and walks small NCHW planes one at a time: on LeNet-sized maps
 that made the per-epoch evaluation of the train and test sets cost as much again as the convolutions. The maximum is
-exact, so the values are the same; training (grad enabled) keeps torch's kernel and its backward.
+exact, so the values are the same; training (grad enabled) keeps torch's kernel and its backward. It is a CPU path: on
+a GPU, torch's pooling is one kernel where this launches 2(k − 1).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class MaxPool2d(nn.MaxPool2d):
         kh, kw = _pair(self.kernel_size)
         sh, sw = _pair(self.stride if self.stride is not None else self.kernel_size)
         plain = _pair(self.padding) == (0, 0) and _pair(self.dilation) == (1, 1) and not self.ceil_mode
-        if torch.is_grad_enabled() or self.return_indices or not plain or kh * kw > FAST_WINDOW:
+        if torch.is_grad_enabled() or x.device.type != "cpu" or self.return_indices or not plain or kh * kw > FAST_WINDOW:
             return super().forward(x)
         h, w = x.shape[-2:]
         if h < kh or w < kw:

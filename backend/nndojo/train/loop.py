@@ -61,16 +61,7 @@ def resolve_device(requested: str) -> torch.device:
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    seed_torch(seed)
-
-
-def seed_torch(seed: int) -> None:
-    """torch.manual_seed for the devices we train on. torch.manual_seed itself also queues a CUDA and an XPU seeding
-    on a machine without them, each with a formatted stack trace (about a millisecond a call; a pack adds one job per
-    student at its epoch boundary)."""
-    torch.default_generator.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+    torch.manual_seed(seed)
 
 
 class GradNorms:
@@ -178,6 +169,9 @@ def train(
     test set and up to TRAIN_EVAL_CAP training samples. Raises SpecError, DatasetUnavailable or RuntimeError.
 
     upload: the uploaded set a spec naming one trains on (it travels with the job: the worker may be on another node).
+
+    device: the device of the slot the job was placed on (nndojo.jobs.placement); it overrides spec.device, so that an
+    'auto' job placed on a CPU slot of a GPU machine trains on the CPU. None: spec.device ('auto': a GPU if any).
     """
     started = time.perf_counter()
     if upload is not None:
@@ -196,7 +190,7 @@ def train(
     task = data.info.task
     tr = spec.training
 
-    seed_torch(spec.seed)
+    torch.manual_seed(spec.seed)
     model = build_model(spec, report).to(dev)
     # batchnorm with one value a channel per sample (after dense, or on a 1x1 map) cannot take a batch of one
     merge_single = any(s.type == "batchnorm" and math.prod(s.in_shape[1:]) == 1 for s in report.layers)
