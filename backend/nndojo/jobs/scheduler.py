@@ -122,6 +122,7 @@ class Scheduler:
         self._last_start: dict[str | None, int] = {}
         self._starts = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pack_names: dict[int, str] = {}  # slot index → its pack's name (first job's id), which joins address
 
     async def start(self) -> None:
         """Waits until every slot's worker is ready."""
@@ -233,6 +234,7 @@ class Scheduler:
         """Starts a pack on a free slot with this job; the pack's call lives as long as the pack has members."""
         self._take_turn(job, slot)
         slot.pack_key, slot.members, slot.pack_closing = key, [job], False
+        self._pack_names[slot.index] = job.id
         slot.pack_done = asyncio.get_running_loop().create_future()
         slot.pack_done.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even when no member waits
         job.task = self._spawn_task(self._run_member(job, slot, slot.pack_done), f"job-{job.id}")  # first: job.end before any frame
@@ -241,7 +243,7 @@ class Scheduler:
     def _join(self, job: ActiveJob, slot: Slot) -> None:
         self._take_turn(job, slot)
         slot.members.append(job)
-        job.task = self._spawn_task(self._run_member(job, slot, slot.pack_done, join=True), f"job-{job.id}")
+        job.task = self._spawn_task(self._run_member(job, slot, slot.pack_done, join=self._pack_names[slot.index]), f"job-{job.id}")
 
     async def _host_pack(self, first: ActiveJob, slot: Slot) -> None:
         """The pack's long call on its worker; when it returns (every member ended) the slot is free again. The
@@ -261,15 +263,15 @@ class Scheduler:
                 slot.pack_key, slot.pack_done, slot.pack_closing = None, None, False
         self.dispatch()
 
-    async def _run_member(self, job: ActiveJob, slot: Slot, done: asyncio.Future[Any], join: bool = False) -> None:
-        """One job of a pack: joins it (unless it started it), then waits for its end frame, or for its pack's call to
-        end (`done`, the pack it was given to: the slot may host another by the time this runs)."""
+    async def _run_member(self, job: ActiveJob, slot: Slot, done: asyncio.Future[Any], join: str | None = None) -> None:
+        """One job of a pack: joins pack `join` (unless it started it), then waits for its end frame, or for its pack's
+        call to end (`done`, the pack it was given to: the slot may host another by the time this runs)."""
         loop = asyncio.get_running_loop()
         job.end = end = loop.create_future()
         outcome: dict[str, Any] | None = None
         try:
-            if join and not await asyncio.wrap_future(
-                slot.actor.join_pack.remote(job.id, job.spec_json, *self.run_args(), upload=job.upload).future()
+            if join is not None and not await asyncio.wrap_future(
+                slot.actor.join_pack.remote(job.id, job.spec_json, *self.run_args(), upload=job.upload, pack=join).future()
             ):
                 slot.pack_closing = True  # the pack is ending: the job waits for its next turn, on a new pack
                 job.slot, job.end = None, None

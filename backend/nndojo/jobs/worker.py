@@ -183,9 +183,11 @@ class SlotWorker:
         finally:
             self._release()
 
-    def join_pack(self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> bool:
-        """Adds a job to the pack training here, from its next epoch; False when none is."""
-        return self._pack.join(job_id, spec_json, address, token, upload)
+    def join_pack(
+        self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None, pack: str | None = None
+    ) -> bool:
+        """Adds a job to pack `pack` (its first job's id) here, from its next epoch; False when that pack has ended."""
+        return self._pack.join(job_id, spec_json, address, token, upload, pack)
 
     def cancel(self, job_id: str) -> None:
         if self._pack.cancel(job_id):
