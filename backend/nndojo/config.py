@@ -66,7 +66,9 @@ class Settings(BaseSettings):
         900.0, gt=0, description="a paused job keeps its slot at most this long, then it is stopped (cancelled) so the slot serves others"
     )
     pack_jobs: bool = Field(
-        False, description="train queued jobs of one shape together as one batched model in one slot (nndojo.train.pack)"
+        True,
+        description="train queued jobs of one shape together as one batched model in one slot (nndojo.train.pack): a class's "
+        "playground jobs cost little more than one (bench/bench_class.py)",
     )
     pack_max_jobs: int = Field(200, ge=1, le=1000, description="most jobs one pack trains at once")
     max_layers: int = Field(m.MAX_LAYERS, ge=1, le=m.MAX_LAYERS)
