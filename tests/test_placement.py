@@ -15,7 +15,7 @@ from torch.overrides import TorchFunctionMode
 
 from nndojo.config import Settings
 from nndojo.datasets.info import train_test_sizes
-from nndojo.jobs.placement import CostModel, Work, calibrate, combined, place, wait_s, work_of
+from nndojo.jobs.placement import SMALL_CONV, CostModel, Work, calibrate, combined, place, wait_s, work_of
 from nndojo.jobs.slots import Slot, cpu_slot_count, feed_cpus
 from nndojo.nn.pool import MaxPool2d
 from nndojo.spec import JobSpec
@@ -170,20 +170,7 @@ def test_work_counts_flops_from_the_checked_shapes() -> None:
 
 def test_a_conv_layer_costs_its_weights_at_every_output_pixel() -> None:
     """conv 1→8 5×5 on 28×28: 2·208·24² + 784; the pool reads 8·24²; the output 1152→10: 2·11530 + 1152."""
-    spec = JobSpec.model_validate(
-        {
-            "dataset": {"name": "fashion-mnist"},
-            "model": {
-                "layers": [
-                    {"type": "conv2d", "filters": 8, "kernel_size": 5, "activation": "relu"},
-                    {"type": "maxpool2d", "kernel_size": 2},
-                    {"type": "flatten"},
-                ],
-                "output": {"activation": "softmax"},
-            },
-            "training": {"epochs": 1, "batch_size": 16, "loss": "cross_entropy", "optimizer": {"name": "sgd", "lr": 0.1}},
-        }
-    )
+    spec = JobSpec.model_validate(SMALL_CONV)  # the calibration's convnet, batch 16
     forward = (2 * 208 * 24 * 24 + 784) + 8 * 24 * 24 + 8 * 12 * 12 + (2 * 11530 + 1152)
     assert work_of(spec).step_flops == 3 * forward * 16
 
