@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, for whenever a machine with CUDA is at hand (< 8 minutes on one GPU): the test suite's `gpu` marker
-# (every example spec for one epoch on CUDA with no synchronisation outside the epoch's read, packing vs solo on CUDA),
+# (every example spec for one epoch on CUDA with no synchronisation outside the epoch's read, packing vs solo on CUDA,
+# placement by the measured cost models),
 # then the GPU benchmarks (packing against solo runs, and the trainer's overhead), printed as one table.
 # Without CUDA it says so and exits 0.
 set -uo pipefail
@@ -15,7 +16,7 @@ fi
 
 out=$(mktemp -d)
 started=$(date +%s)
-timeout 300 .venv/bin/pytest -q -p no:cacheprovider -m gpu tests/test_gpu.py > "$out/tests.txt" 2>&1
+timeout 300 .venv/bin/pytest -q -p no:cacheprovider -m gpu tests/test_gpu.py tests/test_placement.py > "$out/tests.txt" 2>&1
 tests_rc=$?
 timeout 150 $PY bench/bench_pack.py --device cuda --jobs 10,100,200,1000 --epochs 20 > "$out/pack.txt" 2>&1
 pack_rc=$?
