@@ -32,6 +32,7 @@ def open_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers (API threads) run while the batch writer commits; NORMAL sync is safe under WAL."""
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA page_size=16384")  # a new file's pages; events are ~1-50 KB: 4 KB pages cost 1.7x the CPU
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
