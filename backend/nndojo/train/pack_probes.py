@@ -28,10 +28,12 @@ from nndojo.train.probes import (
     SATURATING,
     _finite_range,
     nice_ceil,
+    rounded_row,
     sends_weights,
+    splits,
     unit_layers,
 )
-from nndojo.train.rounding import SIG_DIGITS, fixed_json, json_list, sig_array, sig_round
+from nndojo.train.rounding import fixed_json, json_list, sig_array
 
 
 @dataclass
@@ -204,18 +206,10 @@ class PackProbes:
         host = torch.cat(scal.parts + vals.parts + raw.parts, dim=1).cpu().numpy().astype(np.float64)
         grid_host = torch.cat(grids.parts, dim=1).cpu().numpy().astype(np.float64) if pictured else None
         grid_row = {j: r for r, j in enumerate(pictured)}
-        split = scal.offset + vals.offset
         bodies = []
         for k, j in enumerate(index):
-            row = host[j]
-            scalars = json_list(sig_round(row[: scal.offset], SIG_DIGITS))
-            values = sig_round(row[scal.offset : split], 4)
-            rest = row[split:]
-            mm = scalars[metrics]
-            if self.classify:
-                train, test = {"loss": mm[0], "accuracy": mm[1]}, {"loss": mm[2], "accuracy": mm[3]}
-            else:
-                train, test = {"loss": mm[0], "accuracy": None}, {"loss": mm[1], "accuracy": None}
+            scalars, values, rest = rounded_row(host[j], scal.offset, vals.offset)
+            train, test = splits(scalars[metrics], self.classify)
             if loss_slots is not None:
                 train |= {"loss_steps": json_list(values[loss_slots[every[j]]]), "loss_every": every[j]}
             body: dict[str, Any] = {"train": train, "test": test}

@@ -133,6 +133,20 @@ def _dead_units(y: Tensor) -> Tensor:
     return 1.0 - y.amax(dim=dims).sign().mean()
 
 
+def rounded_row(row: np.ndarray, n_scalars: int, n_values: int) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """An epoch's host copy, laid out scalars | values | raw: the scalars to SIG_DIGITS as JSON lists, the values
+    (loss steps, small weights) to 4 significant digits, and the raw rest (histogram counts, grids) as it is."""
+    split = n_scalars + n_values
+    return json_list(sig_round(row[:n_scalars], SIG_DIGITS)), sig_round(row[n_scalars:split], 4), row[split:]
+
+
+def splits(metrics: list[Any], classify: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The event's `train` and `test` from the measured (train loss, [accuracy,] test loss[, accuracy])."""
+    if classify:
+        return {"loss": metrics[0], "accuracy": metrics[1]}, {"loss": metrics[2], "accuracy": metrics[3]}
+    return {"loss": metrics[0], "accuracy": None}, {"loss": metrics[1], "accuracy": None}
+
+
 class Probes:
     """Measures one epoch's event body for a model, its data and its loss."""
 
@@ -303,16 +317,8 @@ class Probes:
         finally:
             for module in self.mode_modules:
                 module.training = True
-        split = scal.offset + vals.offset
-        scalars = json_list(sig_round(host[: scal.offset], SIG_DIGITS))
-        values = sig_round(host[scal.offset : split], 4)
-        host = host[split:]
-
-        m = scalars[metrics]
-        if self.classify:
-            train, test = {"loss": m[0], "accuracy": m[1]}, {"loss": m[2], "accuracy": m[3]}
-        else:
-            train, test = {"loss": m[0], "accuracy": None}, {"loss": m[1], "accuracy": None}
+        scalars, values, host = rounded_row(host, scal.offset, vals.offset)
+        train, test = splits(scalars[metrics], self.classify)
         if loss_steps is not None and step_losses is not None:
             train |= {"loss_steps": json_list(values[step_losses]), "loss_every": loss_steps[1]}
         body: dict[str, Any] = {"train": train, "test": test}
