@@ -25,7 +25,10 @@ def to_phone(page, plot: str) -> None:
     """The same view on a 390 px phone: its plots refit (Plotly follows the window) and nothing is wider than it."""
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_function(f"document.querySelector({plot!r}).getBoundingClientRect().width < 390")
-    page.wait_for_function(f"Number(document.querySelector({plot + ' .main-svg'!r}).getAttribute('width')) < 390")
+    # every plot of the view refits, each in its own resize callback: wait for the last of them, then nothing is wider
+    page.wait_for_function(
+        f"[...document.querySelectorAll({plot + ' .main-svg'!r})].every(svg => Number(svg.getAttribute('width')) < 390)"
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.evaluate("window.scrollTo(0, 0)")
 
