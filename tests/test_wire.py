@@ -66,6 +66,7 @@ def test_nan_and_infinity_travel_as_null() -> None:
         np.array([[np.nan, 1.0], [np.inf, -np.inf]]),  # not finite: the fallback
         np.array([1e6, 0.5]),  # beyond the table: the fallback
         np.zeros((1, 1)),
+        np.full((1, 2, 1, 1, 2), 0.25),  # five dimensions: the fallback
     ],
 )
 @pytest.mark.parametrize("decimals", [1, 2])

@@ -207,8 +207,9 @@ class PackProbes:
         grid_host = torch.cat(grids.parts, dim=1).cpu().numpy().astype(np.float64) if pictured else None
         grid_row = {j: r for r, j in enumerate(pictured)}
         bodies = []
+        scalars_of, values_of, rest_of = rounded_row(host[index], scal.offset, vals.offset)
         for k, j in enumerate(index):
-            scalars, values, rest = rounded_row(host[j], scal.offset, vals.offset)
+            scalars, values, rest = scalars_of[k], values_of[k], rest_of[k]
             train, test = splits(scalars[metrics], self.classify)
             if loss_slots is not None:
                 train |= {"loss_steps": json_list(values[loss_slots[every[j]]]), "loss_every": every[j]}

@@ -135,9 +135,10 @@ def _dead_units(y: Tensor) -> Tensor:
 
 def rounded_row(row: np.ndarray, n_scalars: int, n_values: int) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """An epoch's host copy, laid out scalars | values | raw: the scalars to SIG_DIGITS as JSON lists, the values
-    (loss steps, small weights) to 4 significant digits, and the raw rest (histogram counts, grids) as it is."""
+    (loss steps, small weights) to 4 significant digits, and the raw rest (histogram counts, grids) as it is. A pack
+    passes all its members' rows at once (jobs, columns): one numpy pass for the whole pack."""
     split = n_scalars + n_values
-    return json_list(sig_round(row[:n_scalars], SIG_DIGITS)), sig_round(row[n_scalars:split], 4), row[split:]
+    return json_list(sig_round(row[..., :n_scalars], SIG_DIGITS)), sig_round(row[..., n_scalars:split], 4), row[..., split:]
 
 
 def splits(metrics: list[Any], classify: bool) -> tuple[dict[str, Any], dict[str, Any]]:

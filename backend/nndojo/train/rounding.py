@@ -74,44 +74,50 @@ FIXED_LIMIT = 9_999  # fixed_json's table: |value| · 10**decimals up to this (|
 
 
 def fixed_json(values: np.ndarray, decimals: int) -> JsonText:
-    """The JSON text of places(values, decimals), built in numpy: each value's text comes from a table of every
-    fixed-point number up to FIXED_LIMIT and the brackets and commas from a table of the shape, so no Python object is
-    made per value (a 17-unit map set takes a third of the time places and orjson take). Out of the table's range, or
-    not finite: places and orjson."""
+    """The JSON text of places(values, decimals), built in numpy: each value's text and comma come from a table of every
+    fixed-point number up to FIXED_LIMIT, the brackets where rows end from a table of the shape, so no Python object is
+    made per value (a 17-unit map set takes a fifth of the time places and orjson take). Out of the table's range, not
+    finite, or deeper than 4 dimensions: places and orjson."""
     arr = np.asarray(values, dtype=np.float64)
     q = np.rint(arr * 10.0**decimals)
-    if arr.ndim == 0 or arr.size == 0 or not np.isfinite(q).all() or np.abs(q).max() > FIXED_LIMIT:
+    if not 0 < arr.ndim <= 4 or arr.size == 0 or not np.isfinite(q).all() or np.abs(q).max() > FIXED_LIMIT:
         return JsonText(orjson.dumps(places(arr, decimals)))
-    out = np.empty((arr.size, 2), dtype=np.uint64)
-    np.take(_number_table(decimals), q.ravel().astype(np.intp) + FIXED_LIMIT, out=out[:, 0])
-    out[:, 1] = _separators(arr.shape)
-    return JsonText(b"[" * arr.ndim + out.tobytes().translate(None, b"\0"))
+    with_comma, bare = _number_tables(decimals)
+    index = q.ravel().astype(np.intp) + FIXED_LIMIT
+    ends, brackets = _row_ends(arr.shape)
+    tokens = with_comma[index]
+    tokens[ends] = bare[index[ends]]  # a row's last value: its brackets follow instead of a comma
+    return JsonText(b"[" * arr.ndim + np.insert(tokens, ends + 1, brackets).tobytes().translate(None, b"\0"))
 
 
 @cache
-def _number_table(decimals: int) -> np.ndarray:
-    """Row k: the text places gives k / 10**decimals (an int when whole), NUL-padded to 8 bytes, as one uint64."""
+def _number_tables(decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row k: the text places gives k / 10**decimals (an int when whole), with a comma after it and without, each
+    NUL-padded to 8 bytes as one uint64."""
     scale = 10**decimals
-    table = np.zeros((2 * FIXED_LIMIT + 1, 8), dtype=np.uint8)
+    tables = np.zeros((2, 2 * FIXED_LIMIT + 1, 8), dtype=np.uint8)
     for k in range(-FIXED_LIMIT, FIXED_LIMIT + 1):
         text = (str(k // scale) if k % scale == 0 else repr(k / scale)).encode()
-        table[k + FIXED_LIMIT, : len(text)] = np.frombuffer(text, dtype=np.uint8)
-    return table.view(np.uint64).ravel()
+        tables[0, k + FIXED_LIMIT, : len(text) + 1] = np.frombuffer(text + b",", dtype=np.uint8)
+        tables[1, k + FIXED_LIMIT, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    with_comma, bare = tables.view(np.uint64)[..., 0]
+    return with_comma, bare
 
 
 @cache
-def _separators(shape: tuple[int, ...]) -> np.ndarray:
-    """What follows each value of a C-ordered array of this shape in its nested-list JSON: ',' inside a row, '],['
-    where a row ends, ']],[[' where a plane ends, and the closing brackets after the last; NUL-padded uint64s."""
-    n, ndim = math.prod(shape), len(shape)
-    index = np.arange(1, n + 1)
-    closed = np.zeros(n, dtype=np.int64)  # how many of the innermost lists end at each value
-    stride = 1
-    for size in reversed(shape):
+def _row_ends(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Where each innermost list of a C-ordered array of this shape ends (the index of its last value), and what
+    follows it in the nested-list JSON: '],[' after a row, ']],[[' after a plane, the closing brackets after the last;
+    NUL-padded uint64s."""
+    n, ndim, row = math.prod(shape), len(shape), shape[-1]
+    ends = np.arange(row - 1, n, row)
+    closed = np.ones(len(ends), dtype=np.int64)  # how many lists end there: the row, and each outer one it completes
+    stride = row
+    for size in reversed(shape[:-1]):
         stride *= size
-        closed += index % stride == 0
-    table = np.zeros((n, 8), dtype=np.uint8)
-    for depth in range(ndim + 1):
+        closed += (ends + 1) % stride == 0
+    brackets = np.zeros((len(ends), 8), dtype=np.uint8)
+    for depth in range(1, ndim + 1):
         text = ("]" * depth + ("," + "[" * depth if depth < ndim else "")).encode()
-        table[closed == depth, : len(text)] = np.frombuffer(text, dtype=np.uint8)
-    return table.view(np.uint64).ravel()
+        brackets[closed == depth, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    return ends, brackets.view(np.uint64).ravel()
