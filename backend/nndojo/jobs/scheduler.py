@@ -45,6 +45,7 @@ from nndojo.spec.packing import signature
 log = logging.getLogger(__name__)
 
 END_FRAME_WAIT_S = 5.0  # a worker's run returned: its end frame, written just before, is this close behind
+PACK_GRACE_FACTOR = 6  # a pack member's stop waits this many cancel graces before its worker (all the pack) is replaced
 READY_TIMEOUT_S = 120.0  # a fresh worker imports torch; on a loaded machine that takes a while
 MAX_START_ATTEMPTS = 3
 
@@ -434,6 +435,8 @@ class Scheduler:
         elif job.slot is not None:
             slot = job.slot
             grace = self.settings.cancel_grace_s
+            if len(slot.members) > 1:
+                grace *= PACK_GRACE_FACTOR  # replacing the worker fails every member: give the pack's epoch longer to end
             try:
                 await asyncio.wait_for(asyncio.wrap_future(slot.actor.cancel.remote(job.id).future()), timeout=grace)
                 await asyncio.wait_for(job.finished.wait(), timeout=grace)
