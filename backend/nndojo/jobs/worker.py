@@ -12,6 +12,7 @@ every websocket unchanged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 import threading
@@ -31,9 +32,20 @@ log = logging.getLogger(__name__)
 USER_ERRORS = ("SpecError", "DatasetUnavailable", "ValidationError")
 
 
-def stamp(event: dict[str, Any]) -> dict[str, Any]:
-    """The event with `t_emit`, the wall clock when it was emitted: delivery latency is measured from it."""
-    return {**event, "t_emit": time.time()}
+def stamp(event: dict[str, Any], node: str | None = None) -> dict[str, Any]:
+    """The event with `t_emit`, the wall clock when it was emitted (delivery latency is measured from it), and on its
+    `running` status the Ray node that trains it (`node`: which machine of a cluster)."""
+    stamped = {**event, "t_emit": time.time()}
+    if node is not None and event.get("type") == "status" and event.get("status") == "running":
+        stamped["node"] = node
+    return stamped
+
+
+def _node_id() -> str | None:
+    """This process's Ray node, when it runs under Ray (a slot's actor); None for a SlotWorker made directly."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
 
 def describe_failure(exc: BaseException) -> dict[str, Any]:
@@ -67,7 +79,8 @@ class SlotWorker:
         # cancels that came before their run (bounded: a late one for a finished job stays harmless)
         self._cancelled: deque[str] = deque(maxlen=64)
         self._sender = Sender()
-        self._pack = PackRunner(device, threads, self.datasets_dir, self._sender, stamp)  # packed jobs (nndojo.jobs.pack_worker)
+        self._stamp = functools.partial(stamp, node=_node_id())
+        self._pack = PackRunner(device, threads, self.datasets_dir, self._sender, self._stamp)  # packed jobs (nndojo.jobs.pack_worker)
         self._costs = self._calibrate()
 
     def _calibrate(self) -> CostModel | None:
@@ -141,7 +154,7 @@ class SlotWorker:
         stop = self._stop
 
         def emit(event: dict[str, Any]) -> None:
-            self._sender.send(address, token, event_frame(job_id, stamp(event)))
+            self._sender.send(address, token, event_frame(job_id, self._stamp(event)))
 
         def keep(model: Any) -> None:
             """The trained weights go to the server ahead of the final status event (nndojo.jobs.wire)."""
