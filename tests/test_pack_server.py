@@ -44,12 +44,13 @@ def spec(seed: int, epochs: int, lr: float = 0.1) -> dict[str, Any]:
 
 
 def stripped(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The trainer's events as stored: without the server's seq, the worker's t_emit and the queue's status."""
+    """The trainer's events as stored: without the server's seq, the worker's t_emit and node, and the queue's status."""
     out = []
     for event in events:
         if event["type"] == "status" and event["status"] == "queued":
             continue
-        out.append({k: v for k, v in event.items() if k not in ("seq", "t_emit")})
+        assert event["type"] != "status" or event["status"] != "running" or event["node"], "the running status names its node"
+        out.append({k: v for k, v in event.items() if k not in ("seq", "t_emit", "node")})
     return out
 
 
