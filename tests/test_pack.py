@@ -177,6 +177,43 @@ def test_losses_outputs_and_dense_layers_match_solo(loss: str, output: str, data
         assert_same_events(solo(spec), got)
 
 
+def test_dropout_at_each_members_own_rate_matches_solo() -> None:
+    """Dropout on the inputs, after a layer, twice in a row, and at 0: each member draws its solo run's masks, at its
+    own rates, joining when the others are half-way."""
+    layers = [
+        {"type": "dropout", "p": 0.1},
+        {"type": "dense", "units": 6, "activation": "relu"},
+        {"type": "dropout", "p": 0.5},
+        {"type": "dropout", "p": 0.2},
+        {"type": "dense", "units": 4, "activation": "tanh"},
+        {"type": "dropout", "p": 0.3},
+    ]
+    rates = [(0.1, 0.5, 0.2, 0.3), (0.0, 0.3, 0.0, 0.6), (0.25, 0.1, 0.4, 0.0)]
+
+    def with_rates(seed: int, ps: tuple[float, ...], epochs: int) -> JobSpec:
+        it = iter(ps)
+        own = [dict(layer, p=next(it)) if layer["type"] == "dropout" else layer for layer in layers]
+        return make_spec(seed, {"name": "adam", "lr": 0.01 * seed}, layers=own, epochs=epochs)
+
+    specs = [with_rates(seed, ps, 30) for seed, ps in zip((1, 2, 3), rates, strict=True)]
+    late = with_rates(4, (0.5, 0.5, 0.5, 0.5), 20)
+    got: dict[str, list[dict[str, Any]]] = {str(i): [] for i in range(4)}
+    pack = Pack()
+    for i, spec in enumerate(specs):
+        pack.add(str(i), spec, receiver(got[str(i)]))
+
+    def boundary(p: Pack) -> None:
+        if got["0"] and got["0"][-1].get("epoch") == 15 and not got["3"]:
+            p.add("3", late, receiver(got["3"]))
+
+    pack.run(boundary)
+    for i, spec in enumerate([*specs, late]):
+        want = solo(spec)
+        assert_same_events(want, got[str(i)])
+    # dropout is on: a member without it trains elsewhere
+    assert solo(specs[0])[-2]["train"]["loss"] != solo(make_spec(1, {"name": "adam", "lr": 0.01}, layers=[layers[1], layers[4]], epochs=30))[-2]["train"]["loss"]
+
+
 def test_jobs_join_and_leave_without_disturbing_the_others() -> None:
     """One job (of fewer epochs) joins at epoch 5 of the others, one diverges, one is cancelled after its epoch 3: the rest still match
     their solo runs event for event."""
@@ -276,7 +313,11 @@ def test_signature_groups_only_what_can_train_together() -> None:
     assert signature(a) != signature(make_spec(1, {"name": "adam", "lr": 0.1}))
     assert signature(a) != signature(make_spec(1, {"name": "sgd", "lr": 0.1}, layers=[{"type": "dense", "units": 5, "activation": "tanh"}]))
     dropout = [{"type": "dense", "units": 4, "activation": "tanh"}, {"type": "dropout", "p": 0.2}]
-    assert signature(make_spec(1, {"name": "sgd", "lr": 0.1}, layers=dropout)) is None
+    other_rate = [dropout[0], {"type": "dropout", "p": 0.6}]
+    assert signature(make_spec(1, {"name": "sgd", "lr": 0.1}, layers=dropout)) == signature(make_spec(2, {"name": "sgd", "lr": 0.1}, layers=other_rate))
+    assert signature(make_spec(1, {"name": "sgd", "lr": 0.1}, layers=dropout)) != signature(make_spec(1, {"name": "sgd", "lr": 0.1}, layers=dropout[:1]))
+    batchnorm = [dropout[0], {"type": "batchnorm"}]
+    assert signature(make_spec(1, {"name": "sgd", "lr": 0.1}, layers=batchnorm)) is None
     assert signature(make_spec(1, {"name": "sgd", "lr": 0.1}, dataset="digits", output="softmax")) is None  # 10 classes: confusion
     with pytest.raises(ValueError, match="does not fit"):
         pack = Pack()

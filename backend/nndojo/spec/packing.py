@@ -9,17 +9,22 @@ from nndojo.datasets.info import dataset_info
 from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport, check_spec
 
+PACKED_LAYERS = ("dense", "dropout")  # what nndojo.train.pack_net stacks
+
 
 def signature(spec: m.JobSpec, report: ShapeReport | None = None) -> tuple[Any, ...] | None:
-    """What a job must share with the others of its pack (epochs may differ: each member ends at its own), or None for a job that runs solo (any layer but dense, an
-    uploaded set, a GPU request)."""
-    if any(layer.type != "dense" for layer in spec.model.layers) or spec.dataset.name.startswith("upload-"):
+    """What a job must share with the others of its pack (epochs and dropout rates may differ: each member ends at its
+    own, and draws its own masks), or None for a job that runs solo (a layer but dense and dropout, an uploaded set, a
+    GPU request)."""
+    if any(layer.type not in PACKED_LAYERS for layer in spec.model.layers) or spec.dataset.name.startswith("upload-"):
         return None
     if spec.device == "cuda" or (dataset_info(spec.dataset.name).n_classes or 0) > 2:
         return None  # more than two classes: their events carry the test confusion, which the pack does not measure
     report = report or check_spec(spec)
     tr = spec.training
-    layers = tuple((layer.units, layer.activation, layer.bias) for layer in spec.model.layers)  # type: ignore[union-attr]
+    layers = tuple(
+        (layer.units, layer.activation, layer.bias) if isinstance(layer, m.DenseLayer) else layer.type for layer in spec.model.layers
+    )
     return (
         spec.dataset.name,
         spec.dataset.n_samples,

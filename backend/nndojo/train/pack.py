@@ -39,7 +39,7 @@ from nndojo.spec.packing import signature
 from nndojo.train.budget import EventPlan, loss_every
 from nndojo.train.control import Controls, Pilot
 from nndojo.train.loop import resolve_device, seed_everything, seed_torch
-from nndojo.train.pack_net import StackedDense, dense_shapes, flatten, load_row, make_pack_loss
+from nndojo.train.pack_net import StackedDense, dense_shapes, dropout_rates, flatten, load_row, make_pack_loss
 from nndojo.train.pack_optim import PackOptimizer, new_state
 from nndojo.train.pack_probes import PackProbes, ProbeRows, shared_range
 from nndojo.train.rounding import sig
@@ -76,6 +76,8 @@ class Member:
     outcome: str | None = None
     measured: bool = False  # its epoch 0 has been measured and emitted
     probe_state: dict[str, Any] = field(default_factory=dict)  # histogram ranges and edges, fixed at epoch 0
+    dropout: list[list[float]] = field(default_factory=list)  # pack_net.dropout_rates of its spec
+    masks: torch.Generator | None = None  # where its dropout masks come from: torch's generator as its solo run left it
 
 
 class _LrShim:
@@ -83,6 +85,18 @@ class _LrShim:
 
     def __init__(self, lr: float):
         self.param_groups = [{"lr": lr}]
+
+
+def _generator_after_init(seed: int, device: torch.device) -> torch.Generator:
+    """A member's own source of dropout masks. On the CPU: a copy of torch's generator just after the member's weights
+    were drawn, which is where its solo run's dropout draws from, so its masks are its solo run's. A GPU's dropout draws
+    from its device's generator with another kernel: there the member's masks come from its seed alone (the same run to
+    run, not the solo run's)."""
+    if device.type == "cpu":
+        generator = torch.Generator()
+        generator.set_state(torch.default_generator.get_state())
+        return generator
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 def _on(arr: Any, device: torch.device) -> Tensor:
@@ -138,6 +152,7 @@ class Pack:
         tr = spec.training
         seed_torch(spec.seed)
         model = build_model(spec, report)
+        masks = _generator_after_init(spec.seed, dev)
         x_train, y_train = _on(data.x_train, dev), _on(data.y_train, dev)
         n = x_train.shape[0]
         shuffle = torch.Generator().manual_seed(spec.seed)
@@ -176,6 +191,8 @@ class Pack:
             started,
             pilot,
             probe_state=probe_state,
+            dropout=dropout_rates(spec),
+            masks=masks,
         )
         self.joining.append(member)
 
@@ -189,7 +206,7 @@ class Pack:
         ms = self.members
         first = ms[0]
         dev = self.device
-        self.net = StackedDense(dense_shapes(first.model), torch.stack([mb.theta for mb in ms]))
+        self.net = StackedDense(dense_shapes(first.model), torch.stack([mb.theta for mb in ms]), [len(r) for r in first.dropout])
         tr = first.spec.training
         names = list(first.opt_state)
         state = {k: torch.stack([mb.opt_state[k] for mb in ms]) for k in names}
@@ -212,6 +229,18 @@ class Pack:
         self.bounds = batch_bounds(n, tr.batch_size, merge_single)
         self.loss_every = [loss_every(len(self.bounds), mb.spec.training.epochs) for mb in ms]  # each job's own k
         self._stacked = True
+
+    def _noise(self, i: int, k: int, h: Tensor) -> Tensor:
+        """The members' dropout masks for the k-th dropout before stacked layer i, each from its own generator, drawn as
+        torch's CPU dropout draws its own (empty_like, bernoulli_(1 - p), div_(1 - p); p = 0 draws nothing)."""
+        noise = torch.empty_like(h)
+        for j, mb in enumerate(self.members):
+            p = mb.dropout[i][k]
+            if p == 0:
+                noise[j].fill_(1.0)
+            else:
+                noise[j].bernoulli_(1 - p, generator=mb.masks).div_(1 - p)
+        return noise
 
     def _unstack(self) -> None:
         """Writes the batched state back into the members' rows."""
@@ -348,7 +377,7 @@ class Pack:
             else:
                 idx = perm[:, start:stop]
                 xb, yb = self.x_train[self.rows_index, idx], self.y_train[self.rows_index, idx]
-            z, _ = net.forward(xb)
+            z, _ = net.forward(xb, noise=self._noise if any(net.drops) else None)
             losses = self.loss_fn(z, yb)
             losses.sum().backward()
             step_losses.append(losses.detach())

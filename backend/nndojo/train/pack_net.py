@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from nndojo.nn.activations import hidden_activation
 from nndojo.nn.build import Net
+from nndojo.spec import models as m
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,29 @@ class DenseShape:
 
 
 def dense_shapes(model: Net) -> list[DenseShape]:
-    """The layers of a net built from dense layers only (pack.signature has checked that)."""
+    """The layers of a net of dense layers (and dropout, which has no parameters: pack.signature has checked that)."""
     shapes = []
     for info, module in zip(model.layer_infos, model.layer_modules(), strict=True):
         assert isinstance(module, nn.Linear)
         activation = "output" if info.name == "output" else info.activation
         shapes.append(DenseShape(info.name, module.in_features, module.out_features, module.bias is not None, activation))
     return shapes
+
+
+def dropout_rates(spec: m.JobSpec) -> list[list[float]]:
+    """For each stacked layer (the output layer last), the rates of the dropout layers just before it, in order (the
+    first list: dropout on the inputs)."""
+    rates: list[list[float]] = [[]]
+    for layer in spec.model.layers:
+        if isinstance(layer, m.DropoutLayer):
+            rates[-1].append(layer.p)
+        else:
+            rates.append([])
+    return rates
+
+
+# A dropout mask for the rows h (jobs, rows, units) before stacked layer i, the k-th there: the members' own masks.
+Noise = Callable[[int, int, Tensor], Tensor]
 
 
 def flatten(model: Net) -> Tensor:
@@ -60,8 +77,9 @@ class StackedDense:
     """The pack's parameters: `theta` (jobs, P) and its gradient `grad`, each layer's weight and bias leaf views of them
     (backward accumulates into the gradient's views in place, as train.loop.GradNorms's flat form does)."""
 
-    def __init__(self, shapes: list[DenseShape], theta: Tensor):
+    def __init__(self, shapes: list[DenseShape], theta: Tensor, drops: list[int] | None = None):
         self.shapes = shapes
+        self.drops = drops or [0] * len(shapes)  # dropout layers before each stacked layer (training only)
         self.theta = theta
         self.grad = torch.zeros_like(theta)
         jobs = theta.shape[0]
@@ -88,12 +106,18 @@ class StackedDense:
         leaf.grad = self.grad[:, offset : offset + n].view(shape)
         return leaf
 
-    def forward(self, x: Tensor, keep: dict[str, int] | None = None, jobs: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward(
+        self, x: Tensor, keep: dict[str, int] | None = None, jobs: Tensor | None = None, noise: Noise | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """z (jobs, rows, outputs) for x (jobs, rows, inputs), and the hidden layers' outputs after their activation for
-        the first keep[name] rows of the layers keep names. `jobs`: only those members (x has their rows alone)."""
+        the first keep[name] rows of the layers keep names. `jobs`: only those members (x has their rows alone).
+        `noise`: training, with dropout (its masks multiply the rows, as torch's dropout does on the CPU)."""
         kept: dict[str, Tensor] = {}
         h = x
-        for shape, (w, b), act in zip(self.shapes, self.params, self.activations, strict=True):
+        for i, (shape, (w, b), act) in enumerate(zip(self.shapes, self.params, self.activations, strict=True)):
+            if noise is not None:
+                for k in range(self.drops[i]):
+                    h = h * noise(i, k, h)
             if jobs is not None:
                 w, b = w[jobs], None if b is None else b[jobs]
             h = torch.bmm(h, w.transpose(1, 2)) if b is None else torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
