@@ -137,7 +137,7 @@ def test_logging_in_joining_and_their_refusals(server: str) -> None:
             closed = late.post("/api/session", json={"class_code": found["code"], "name": "Late"})
             assert closed.status_code == 403 and closed.json()["detail"]["code"] == "class_closed"
         students = t.get(f"/api/classes/{found['id']}").json()["students"]
-        assert [s["name"] for s in students] == ["Aiko"] and students[0]["jobs"] == {"running": 0, "queued": 0, "total": 0}
+        assert [s["name"] for s in students] == ["Aiko"] and students[0]["jobs"] == {"running": 0, "paused": 0, "queued": 0, "total": 0}
         assert aiko.get("/api/classes").status_code == 403, "students do not manage classes"
         token = aiko.post("/api/tokens").json()["token"]
         with client(server, headers={"Authorization": f"Bearer {token}"}) as script:

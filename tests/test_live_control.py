@@ -241,6 +241,8 @@ def test_classroom_access_and_the_paused_time_limit(classroom: str, jobkit: Simp
     assert teacher.post(f"/api/jobs/{job['id']}/resume").json()["status"] == "running", "the teacher controls every run"
     assert teacher.post(f"/api/jobs/{job['id']}/pause").json()["status"] == "paused"
     assert mate.get(f"/api/jobs/{job['id']}").json()["status"] == "paused", "a classmate watching sees it paused"
+    (found,) = [c for c in teacher.get("/api/classes").json() if c["code"] == code]
+    assert {s["name"]: s["jobs"] for s in found["students"]}["Owner"] == {"running": 0, "paused": 1, "queued": 0, "total": 1}
 
     done = jobkit.wait_final(owner, job["id"], timeout=WAIT_S)
     assert done["status"] == "cancelled" and done["error_code"] == "max_paused_s" and "max_paused_s" in done["error"]

@@ -109,7 +109,12 @@ class Classroom:
                     "id": user.id,
                     "name": user.name,
                     "joined_at": user.joined_at,
-                    "jobs": {"running": mine.get("running", 0), "queued": mine.get("queued", 0), "total": sum(mine.values())},
+                    "jobs": {
+                        "running": mine.get("running", 0),
+                        "paused": mine.get("paused", 0),  # paused keeps its slot: running in all but name
+                        "queued": mine.get("queued", 0),
+                        "total": sum(mine.values()),
+                    },
                 }
             )
         return {**found, "limits": effective(found["limits"], self.settings.limits), "students": students}

@@ -135,7 +135,10 @@ function studentsText(n) {
 function counts(cls) {
   const people = cls.students || [];
   const sum = (k) => people.reduce((n, s) => n + ((s.jobs && s.jobs[k]) || 0), 0);
-  return [studentsText(people.length), t("teacher.running", { n: sum("running") }), t("teacher.queued", { n: sum("queued") })].join(" · ");
+  const paused = sum("paused"); // a paused run keeps its slot: said only when there is one
+  const parts = [studentsText(people.length), t("teacher.running", { n: sum("running") })];
+  if (paused) parts.push(t("teacher.paused", { n: paused }));
+  return [...parts, t("teacher.queued", { n: sum("queued") })].join(" · ");
 }
 
 function drawList() {
