@@ -110,3 +110,24 @@ def test_a_join_that_reaches_the_worker_before_its_pack_starts_trains_in_it() ->
     ends = [(job, meta) for job, kind, meta in frames.frames if kind == wire.END]
     assert sorted(ends, key=lambda e: e[0]) == [("first", {"status": "completed"}), ("second", {"status": "completed"})]
     assert not runner.join("late", JobSpec.model_validate(spec(3, 3)).model_dump_json(), address, "t", pack="first")
+
+
+def test_a_pack_takes_members_while_their_memory_fits_one_worker() -> None:
+    """Members share one worker: their estimates (less the torch baseline each would count) must fit its budget, or a
+    job waits for a pack of its own. A job whose evaluation a solo run chunks never packs (a pack evaluates in one pass)."""
+    from nndojo.jobs.scheduler import ActiveJob, Scheduler
+    from nndojo.spec.memory import BASE_MB
+    from nndojo.spec.packing import signature
+
+    small = JobSpec.model_validate(spec(1, 2))
+    jobs = [ActiveJob(f"j{i}", i, small, "", {}, memory_mb=BASE_MB + 12) for i in range(4)]
+    pack = SimpleNamespace(pack_key=("shape",), pack_closing=False, members=jobs[:2])
+    scheduler = Scheduler(
+        Settings(max_worker_memory_mb=BASE_MB + 36, pack_max_jobs=10), SimpleNamespace(slots=[pack]), tuple, print, print  # type: ignore[arg-type]
+    )
+    assert scheduler._pack_for(("shape",), jobs[2]) is pack, "three members: 36 MB"
+    pack.members = jobs[:3]
+    assert scheduler._pack_for(("shape",), jobs[3]) is None, "a fourth would need 48 MB of a 36 MB budget"
+    assert scheduler._pack_for(("other",), jobs[2]) is None
+    wide = {**spec(1, 2), "dataset": {"name": "circle", "n_samples": 20000}, "model": {"layers": [{"type": "dense", "units": 1024}]}}
+    assert signature(JobSpec.model_validate(wide)) is None, "its evaluation takes 5 chunks: it trains solo"

@@ -219,6 +219,7 @@ class JobManager:
             owner.id if owner else None,
             owner.limits if owner else TurnLimits(),
             upload,
+            report.memory_mb,
         )
         self.active[job_id] = job
         self.log.open(job_id)

@@ -40,6 +40,7 @@ from ray.exceptions import RayError
 from nndojo.config import Settings
 from nndojo.jobs.slots import Slot, SlotPool
 from nndojo.spec import JobSpec
+from nndojo.spec.memory import BASE_MB
 from nndojo.spec.packing import signature
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class ActiveJob:
     owner: str | None = None  # whom the job counts against: a user id, or None in personal mode
     limits: TurnLimits = field(default_factory=TurnLimits)
     upload: bytes | None = None  # the packed uploaded set its spec names: it goes to the worker with the job
+    memory_mb: int = 0  # its estimated peak in a worker (spec.memory): a pack's members together stay within the budget
     position: int | None = None
     slot: Slot | None = None
     started: bool = False  # its worker said `running`
@@ -188,7 +190,7 @@ class Scheduler:
                 continue
             key = signature(job.spec) if self.settings.pack_jobs else None
             slot = self.pool.free(job.spec.device, job.spec, len(self.queue) if key is not None else 0)  # a free slot first: one pack a core
-            pack = self._pack_for(key) if key is not None and slot is None else None
+            pack = self._pack_for(key, job) if key is not None and slot is None else None
             slot = slot or pack
             if slot is None:
                 waiting.append(job)
@@ -225,11 +227,15 @@ class Scheduler:
 
     # --- packs -----------------------------------------------------------------------------------
 
-    def _pack_for(self, key: tuple[Any, ...]) -> Slot | None:
-        """The running pack of this signature with the fewest members, if it has room for one more job."""
+    def _pack_for(self, key: tuple[Any, ...], job: ActiveJob) -> Slot | None:
+        """The running pack of this signature with the fewest members, if it has room for one more job: fewer than
+        pack_max_jobs members, and their memory with this job's within a worker's budget (one torch baseline for all)."""
         open_packs = [slot for slot in self.pool.slots if slot.pack_key == key and not slot.pack_closing]
         slot = min(open_packs, key=lambda slot: len(slot.members), default=None)
-        return slot if slot is not None and len(slot.members) < self.settings.pack_max_jobs else None
+        if slot is None or len(slot.members) >= self.settings.pack_max_jobs:
+            return None
+        own = sum(max(member.memory_mb - BASE_MB, 0) for member in [*slot.members, job])
+        return slot if BASE_MB + own <= self.settings.max_worker_memory_mb else None
 
     def _begin_pack(self, job: ActiveJob, slot: Slot, key: tuple[Any, ...]) -> None:
         """Starts a pack on a free slot with this job; the pack's call lives as long as the pack has members."""

@@ -46,6 +46,7 @@ class MemoryEstimate:
     parts: dict[str, float] = field(default_factory=dict)
     widest: tuple[int, str] | None = None  # (index in model.layers, type)
     toy: bool = True
+    eval_chunks: int = 1  # the evaluation's chunks of rows: a pack evaluates its members in one pass, unchunked
 
     @property
     def total_mb(self) -> int:
@@ -118,4 +119,4 @@ def memory_estimate(spec: m.JobSpec, report: ShapeReport) -> MemoryEstimate:
         "training": training / MB,
         "evaluation": evaluation / MB,
     }
-    return MemoryEstimate(parts, widest, info.kind == "toy2d")
+    return MemoryEstimate(parts, widest, info.kind == "toy2d", math.ceil(eval_rows / chunk))

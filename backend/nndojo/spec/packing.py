@@ -8,6 +8,7 @@ from typing import Any
 from nndojo.datasets.info import dataset_info
 from nndojo.spec import models as m
 from nndojo.spec.check import ShapeReport, check_spec
+from nndojo.spec.memory import memory_estimate
 
 PACKED_LAYERS = ("dense", "dropout")  # what nndojo.train.pack_net stacks
 
@@ -21,6 +22,8 @@ def signature(spec: m.JobSpec, report: ShapeReport | None = None) -> tuple[Any, 
     if spec.device == "cuda" or (dataset_info(spec.dataset.name).n_classes or 0) > 2:
         return None  # more than two classes: their events carry the test confusion, which the pack does not measure
     report = report or check_spec(spec)
+    if memory_estimate(spec, report).eval_chunks > 1:
+        return None  # a pack evaluates its members in one pass; a job whose evaluation a solo run chunks is too big
     tr = spec.training
     layers = tuple(
         (layer.units, layer.activation, layer.bias) if isinstance(layer, m.DenseLayer) else layer.type for layer in spec.model.layers
