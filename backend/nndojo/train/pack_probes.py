@@ -203,8 +203,11 @@ class PackProbes:
             zg, _ = self.net.forward(self.x[rows, n12:], jobs=rows)
             boundary = grids.put(self._boundary(zg))
             units = grids.put(self._unit_maps(rows)) if self.unit_names else None
-        host = torch.cat(scal.parts + vals.parts + raw.parts, dim=1).cpu().numpy().astype(np.float64)
-        grid_host = torch.cat(grids.parts, dim=1).cpu().numpy().astype(np.float64) if pictured else None
+        columns = torch.cat(scal.parts + vals.parts + raw.parts, dim=1)
+        pictures = torch.cat(grids.parts, dim=1) if pictured else columns[:0]
+        flat = torch.cat([columns.reshape(-1), pictures.reshape(-1)]).cpu().numpy().astype(np.float64)  # one copy, one sync
+        host = flat[: columns.numel()].reshape(columns.shape)
+        grid_host = flat[columns.numel() :].reshape(pictures.shape) if pictured else None
         grid_row = {j: r for r, j in enumerate(pictured)}
         bodies = []
         scalars_of, values_of, rest_of = rounded_row(host[index], scal.offset, vals.offset)
