@@ -15,9 +15,12 @@ Decisions, in one place:
   running. Past `max_paused_s` paused, it is stopped as cancelled with that reason, so no slot is held forever.
 - Packs (setting pack_jobs): a job whose model has a pack signature (nndojo.spec.packing) starts a pack on a free
   slot when it gets its turn, else joins the smallest running pack of its signature (at most pack_max_jobs a pack), in
-  that slot's worker, at the pack's next epoch boundary: a class fills every core, one pack each. Turns, the per-owner running limit and the time limit apply to
-  each job as they do solo: a pack is many owners' jobs, each counted as its owner's. A paused member leaves the
-  pack's batched step and waits in the pack (its state stays in that worker), as a paused solo job keeps its slot.
+  that slot's worker, at the pack's next epoch boundary: a class fills every core, one pack each. Turns, the
+  per-owner running limit and the time limit apply to each job as they do solo: a pack is many owners' jobs, each
+  counted as its owner's. Once a job waits for a slot, those behind it in line join no pack: a pack that kept taking
+  members would never free its slot, and the job ahead (another shape, say) would wait for ever. A paused member
+  leaves the pack's batched step and waits in the pack (its state stays in that worker), as a paused solo job keeps
+  its slot.
 - Workers: a slot gets a job only once its actor has answered `ready`. A worker that dies before its job started
   (idle, or while starting it) costs the job nothing: the job goes back to the head of its owner's line (twice at
   most) and the slot gets a fresh worker. A worker that dies mid-job fails that job and is replaced.
@@ -32,6 +35,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import ray
@@ -89,6 +93,11 @@ class ActiveJob:
     controls_seen: Counter[str] = field(default_factory=Counter)  # control events from its trainer, by action
     control_seen: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) at each control event
     pause_limit: asyncio.TimerHandle | None = None
+
+    @cached_property
+    def pack_key(self) -> tuple[Any, ...] | None:
+        """Its pack signature (nndojo.spec.packing), worked out once: dispatch asks for every queued job each time."""
+        return signature(self.spec)
 
 
 def time_limit_outcome(seconds: float) -> dict[str, Any]:
@@ -183,17 +192,19 @@ class Scheduler:
         """Starts queued jobs on free slots in turn, then tells the ones still waiting where they stand."""
         running: Counter[str | None] = Counter(job.owner for slot in self.pool.slots for job in self._jobs_of(slot))
         waiting = []
+        slot_awaited = False  # a job ahead in line waits for a slot: no later one joins a pack (see the module's doc)
         for job in self.order():
             cap = job.limits.max_running
             if cap is not None and running[job.owner] >= cap:
                 waiting.append(job)
                 continue
-            key = signature(job.spec) if self.settings.pack_jobs else None
+            key = job.pack_key if self.settings.pack_jobs else None
             slot = self.pool.free(job.spec.device, job.spec, len(self.queue) if key is not None else 0)  # a free slot first: one pack a core
-            pack = self._pack_for(key, job) if key is not None and slot is None else None
+            pack = self._pack_for(key, job) if key is not None and slot is None and not slot_awaited else None
             slot = slot or pack
             if slot is None:
                 waiting.append(job)
+                slot_awaited = True
                 continue
             running[job.owner] += 1
             if pack is not None:
