@@ -104,12 +104,12 @@ def test_a_join_that_reaches_the_worker_before_its_pack_starts_trains_in_it() ->
     frames = _Frames()
     runner = PackRunner("cpu", 1, Settings().datasets_dir, frames, lambda event: event)  # type: ignore[arg-type]
     address = ("127.0.0.1", 1)
-    assert runner.join("second", JobSpec.model_validate(spec(2, 3)).model_dump_json(), address, "t", pack="first")
+    assert runner.join("first", "second", JobSpec.model_validate(spec(2, 3)).model_dump_json(), address, "t")
     outcomes = runner.run("first", JobSpec.model_validate(spec(1, 3)).model_dump_json(), address, "t")
     assert outcomes == {"first": {"status": "completed"}, "second": {"status": "completed"}}
     ends = [(job, meta) for job, kind, meta in frames.frames if kind == wire.END]
     assert sorted(ends, key=lambda e: e[0]) == [("first", {"status": "completed"}), ("second", {"status": "completed"})]
-    assert not runner.join("late", JobSpec.model_validate(spec(3, 3)).model_dump_json(), address, "t", pack="first")
+    assert not runner.join("first", "late", JobSpec.model_validate(spec(3, 3)).model_dump_json(), address, "t")
 
 
 def test_a_pack_takes_members_while_their_memory_fits_one_worker() -> None:

@@ -6,9 +6,9 @@ its id, and its own end frame, sent right after its final status event. The pack
 ended and nobody is waiting to join; a join that comes after that is refused (False) and the scheduler queues the job
 again.
 
-A pack is named by its first job's id. Ray runs an actor's calls on a thread pool, so a join may reach the worker before
-the call that starts its pack: such a join waits in line for that pack (refusing it closed the pack to every later join,
-and a class's jobs all crowded into the other slot's pack). Only a join for a pack that has ended is refused.
+A pack is named by its first job's id, and a join names its pack. Ray runs an actor's calls on a thread pool, so a join
+may reach the worker before the call that starts its pack: it waits in line for that pack. Only a join for a pack that
+has ended is refused.
 """
 
 from __future__ import annotations
@@ -80,13 +80,11 @@ class PackRunner:
                 self._end(job_id_left, failure, address_left, token_left)
         return outcomes
 
-    def join(
-        self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None, pack: str | None = None
-    ) -> bool:
+    def join(self, pack: str, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> bool:
         """Queues a job to join pack `pack` (its first job's id) at its next epoch boundary, or as the pack starts when
-        its call has not begun yet; False when that pack has ended (or, without `pack`, when none is running here)."""
+        its call has not begun yet; False when that pack has ended."""
         with self._lock:
-            if pack in self._ended if pack is not None else not self._open:
+            if pack in self._ended:
                 return False
             self._incoming.append((job_id, spec_json, (address[0], int(address[1])), token, upload))
             return True

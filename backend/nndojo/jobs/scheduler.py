@@ -289,7 +289,7 @@ class Scheduler:
         outcome: dict[str, Any] | None = None
         try:
             if join is not None and not await asyncio.wrap_future(
-                slot.actor.join_pack.remote(job.id, job.spec_json, *self.run_args(), upload=job.upload, pack=join).future()
+                slot.actor.join_pack.remote(join, job.id, job.spec_json, *self.run_args(), upload=job.upload).future()
             ):
                 slot.pack_closing = True  # the pack is ending: the job waits for its next turn, on a new pack
                 job.slot, job.end = None, None

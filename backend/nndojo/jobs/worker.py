@@ -196,11 +196,9 @@ class SlotWorker:
         finally:
             self._release()
 
-    def join_pack(
-        self, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None, pack: str | None = None
-    ) -> bool:
+    def join_pack(self, pack: str, job_id: str, spec_json: str, address: tuple[str, int], token: str, upload: bytes | None = None) -> bool:
         """Adds a job to pack `pack` (its first job's id) here, from its next epoch; False when that pack has ended."""
-        return self._pack.join(job_id, spec_json, address, token, upload, pack)
+        return self._pack.join(pack, job_id, spec_json, address, token, upload)
 
     def cancel(self, job_id: str) -> None:
         if self._pack.cancel(job_id):
