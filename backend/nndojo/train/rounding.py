@@ -76,7 +76,7 @@ FIXED_LIMIT = 9_999  # fixed_json's table: |value| · 10**decimals up to this (|
 def fixed_json(values: np.ndarray, decimals: int) -> JsonText:
     """The JSON text of places(values, decimals), built in numpy: each value's text and comma come from a table of every
     fixed-point number up to FIXED_LIMIT, the brackets where rows end from a table of the shape, so no Python object is
-    made per value (a 17-unit map set takes a fifth of the time places and orjson take). Out of the table's range, not
+    made per value (a 17-unit map set takes under a quarter of the time places and orjson take). Out of the table's range, not
     finite, or deeper than 4 dimensions: places and orjson."""
     arr = np.asarray(values, dtype=np.float64)
     q = np.rint(arr * 10.0**decimals)
