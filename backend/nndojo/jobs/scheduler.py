@@ -400,7 +400,7 @@ class Scheduler:
     async def _await_ready(self, slot: Slot) -> None:
         for attempt in range(MAX_START_ATTEMPTS):
             try:
-                await asyncio.wait_for(asyncio.wrap_future(slot.actor.ready.remote().future()), READY_TIMEOUT_S)
+                slot.costs = await asyncio.wait_for(asyncio.wrap_future(slot.actor.ready.remote().future()), READY_TIMEOUT_S)
             except (RayError, TimeoutError) as exc:
                 log.warning("slot %d: a fresh worker did not start (%s, attempt %d)", slot.index, type(exc).__name__, attempt + 1)
                 self.pool.kill(slot)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import ray
-from ray.exceptions import RayError
 
 from nndojo.config import Settings
 from nndojo.jobs.placement import CostModel, combined, place
@@ -70,7 +69,7 @@ class Slot:
     pack_done: Any = field(default=None, repr=False)  # asyncio.Future of the pack's call: its outcomes, or the worker's death
     pack_closing: bool = False  # it refused a join: it is ending, no more joins
     booking: tuple[float, float] | None = None  # (monotonic start, estimated seconds) of what it was last given
-    costs: Any = field(default=None, repr=False)  # its worker's measured CostModel: an ObjectRef until it is read
+    costs: CostModel | None = field(default=None, repr=False)  # its worker's measured model, with its `ready` answer
 
     @property
     def busy(self) -> bool:
@@ -120,9 +119,9 @@ class SlotPool:
         return any(slot.kind == "gpu" for slot in self.slots)
 
     def _start(self, slot: Slot) -> None:
-        """A fresh actor for the slot; it measures its device's cost model before it answers `ready`."""
+        """A fresh actor for the slot; it measures its device's cost model, which its `ready` answer carries."""
         slot.actor = self._spawn(slot.kind)
-        slot.costs = slot.actor.costs.remote()
+        slot.costs = None
 
     def _spawn(self, kind: SlotKind) -> Any:
         s = self.settings
@@ -146,17 +145,9 @@ class SlotPool:
         self._start(slot)
 
     def cost_models(self) -> dict[str, CostModel]:
-        """Each slot kind's measured model (the median over its ready slots that have reported); never waits."""
-        for slot in self.slots:
-            if slot.ready and isinstance(slot.costs, ray.ObjectRef):
-                done, _ = ray.wait([slot.costs], timeout=0)
-                if done:
-                    try:
-                        slot.costs = ray.get(done[0])
-                    except RayError:  # the worker died: its replacement measures again
-                        slot.costs = None
+        """Each slot kind's measured model: the median over its ready slots that measured one."""
         found = {
-            kind: combined(slot.costs for slot in self.slots if slot.kind == kind and isinstance(slot.costs, CostModel))
+            kind: combined(slot.costs for slot in self.slots if slot.kind == kind and slot.ready and slot.costs is not None)
             for kind in ("cpu", "gpu")
         }
         return {kind: model for kind, model in found.items() if model is not None}

@@ -92,11 +92,9 @@ class SlotWorker:
             log.exception("measuring the %s cost model failed", self.device)
             return None
 
-    def ready(self) -> str:
-        """Answers once the actor has started (torch imported, costs measured): a fresh worker gets no job before."""
-        return self.device
-
-    def costs(self) -> CostModel | None:
+    def ready(self) -> CostModel | None:
+        """Answers once the actor has started (torch imported, costs measured), with its device's measured cost model: a
+        fresh worker gets no job before."""
         return self._costs
 
     def _release(self) -> None:
