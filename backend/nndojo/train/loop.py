@@ -73,7 +73,42 @@ def seed_torch(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-class GradNorms:
+class BlockNorms:
+    """Rows of per-step values written into a block buffer, reduced to per-layer norms (`_norms`) once a block and
+    summed over the epoch: the step itself only copies. GradNorms for a model, pack_probes.PackGradNorms for a pack."""
+
+    def __init__(self, buffer: Tensor, sum_shape: tuple[int, ...]):
+        self.buffer = buffer
+        self.rows = 0
+        self.sum = torch.zeros(sum_shape, device=buffer.device)
+
+    def _norms(self, block: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _advance(self) -> None:
+        """The row at self.rows has been written."""
+        self.rows += 1
+        if self.rows == self.buffer.shape[0]:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            self.sum.add_(self._norms(self.buffer[: self.rows]).sum(dim=0))
+            self.rows = 0
+
+    def take_mean(self, steps: int) -> Tensor:
+        self._flush()
+        mean = self.sum / max(steps, 1)
+        self.sum = torch.zeros_like(self.sum)
+        return mean
+
+
+def segment_norms(block: Tensor, segments: list[tuple[int, int]]) -> Tensor:
+    """Each layer's L2 norm of its contiguous columns (the last dimension), for every leading index."""
+    return torch.stack([torch.linalg.vector_norm(block[..., a:b], dim=-1) for a, b in segments], dim=-1)
+
+
+class GradNorms(BlockNorms):
     """Per-layer L2 gradient norms, summed over an epoch's steps on the device (no host sync per step).
 
     Models on the CPU with at most FLAT_MAX parameters (where a step costs well under a millisecond and every op counts)
@@ -104,13 +139,11 @@ class GradNorms:
             ends = itertools.accumulate((sum(p.numel() for p in params) for params in layer_params), initial=0)
             self.segments = list(itertools.pairwise(ends))
             rows = max(1, min(self.BLOCK, self.FLAT_BLOCK_VALUES // max(n_values, 1)))
-            self.buffer = torch.zeros(rows, n_values, device=device)
+            super().__init__(torch.zeros(rows, n_values, device=device), (self.n_layers,))
         else:
             # which layer each buffer column (one per tensor) belongs to
             self.group = torch.tensor([i for i, params in enumerate(layer_params) for _ in params], device=device)
-            self.buffer = torch.zeros(self.BLOCK, len(self.params), device=device)
-        self.rows = 0
-        self.sum = torch.zeros(self.n_layers, device=device)
+            super().__init__(torch.zeros(self.BLOCK, len(self.params), device=device), (self.n_layers,))
 
     def record(self) -> None:
         """Adds this step's gradients (call after backward, before anything else changes them)."""
@@ -119,9 +152,7 @@ class GradNorms:
         else:
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]  # unused: norm 0
             torch.stack(torch._foreach_norm(grads), out=self.buffer[self.rows])
-        self.rows += 1
-        if self.rows == self.buffer.shape[0]:
-            self._flush()
+        self._advance()
 
     def clear(self) -> None:
         """What optimizer.zero_grad() does, without its per-call overhead."""
@@ -131,22 +162,11 @@ class GradNorms:
             for p in self.params:
                 p.grad = None
 
-    def _flush(self) -> None:
-        if self.rows:
-            block = self.buffer[: self.rows]
-            if self.flat is not None:
-                per_layer = torch.stack([torch.linalg.vector_norm(block[:, a:b], dim=1) for a, b in self.segments], dim=1)
-            else:
-                squares = block.square()
-                per_layer = torch.zeros(self.rows, self.n_layers, device=self.sum.device).index_add_(1, self.group, squares).sqrt_()
-            self.sum.add_(per_layer.sum(dim=0))
-            self.rows = 0
-
-    def take_mean(self, steps: int) -> Tensor:
-        self._flush()
-        mean = self.sum / max(steps, 1)
-        self.sum = torch.zeros_like(self.sum)
-        return mean
+    def _norms(self, block: Tensor) -> Tensor:
+        if self.flat is not None:
+            return segment_norms(block, self.segments)
+        squares = block.square()
+        return torch.zeros(block.shape[0], self.n_layers, device=block.device).index_add_(1, self.group, squares).sqrt_()
 
 
 def _on(arr: np.ndarray, device: torch.device) -> Tensor:

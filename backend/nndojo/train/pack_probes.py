@@ -19,6 +19,7 @@ from torch import Tensor
 from nndojo.nn.build import LayerInfo, Net
 from nndojo.spec import models as m
 from nndojo.spec.memory import PROBE_BATCH, PROBE_VALUES
+from nndojo.train.loop import BlockNorms, GradNorms, segment_norms
 from nndojo.train.pack_net import PackLoss, StackedDense, class1_probability, output_activation, predicted_class
 from nndojo.train.probes import (
     BOUNDARY_DECIMALS,
@@ -66,37 +67,21 @@ class ProbeRows:
         return cls(x, torch.cat([y_train, y_test]), x_train.shape[0], x_test.shape[0], unit_inputs, xs, ys, task)
 
 
-class PackGradNorms:
+class PackGradNorms(BlockNorms):
     """train.loop.GradNorms's flat form over a pack: each step's (jobs, P) gradient copied into a block, each layer's
     norm of its columns taken once a block, summed over the epoch."""
 
-    BLOCK_VALUES = 1 << 20
-
     def __init__(self, segments: list[tuple[int, int]], jobs: int, n_params: int, device: torch.device):
         self.segments = segments
-        rows = max(1, min(512, self.BLOCK_VALUES // max(jobs * n_params, 1)))
-        self.buffer = torch.zeros(rows, jobs, n_params, device=device)
-        self.rows = 0
-        self.sum = torch.zeros(jobs, len(segments), device=device)
+        rows = max(1, min(GradNorms.BLOCK, GradNorms.FLAT_BLOCK_VALUES // max(jobs * n_params, 1)))
+        super().__init__(torch.zeros(rows, jobs, n_params, device=device), (jobs, len(segments)))
 
     def record(self, grad: Tensor) -> None:
         self.buffer[self.rows].copy_(grad)
-        self.rows += 1
-        if self.rows == self.buffer.shape[0]:
-            self._flush()
+        self._advance()
 
-    def _flush(self) -> None:
-        if self.rows:
-            block = self.buffer[: self.rows]
-            per_layer = torch.stack([torch.linalg.vector_norm(block[:, :, a:b], dim=2) for a, b in self.segments], dim=2)
-            self.sum.add_(per_layer.sum(dim=0))
-            self.rows = 0
-
-    def take_mean(self, steps: int) -> Tensor:
-        self._flush()
-        mean = self.sum / max(steps, 1)
-        self.sum = torch.zeros_like(self.sum)
-        return mean
+    def _norms(self, block: Tensor) -> Tensor:
+        return segment_norms(block, self.segments)
 
 
 def hist_range(values: Tensor, info: LayerInfo | None, shared: float) -> tuple[float, float]:
