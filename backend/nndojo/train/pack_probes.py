@@ -33,6 +33,7 @@ from nndojo.train.probes import (
     sends_weights,
     splits,
     unit_layers,
+    unit_maps_json,
 )
 from nndojo.train.rounding import fixed_json, json_list, sig_array
 
@@ -365,12 +366,6 @@ class PackProbes:
                 layer["bias"] = json_list(values[slots["bias"]])
         return layer
 
-    def _units_json(self, values: np.ndarray) -> dict[str, list[Any]]:
-        res = self.unit_resolution
+    def _units_json(self, values: np.ndarray) -> dict[str, Any]:
         sizes = {info.name: info.size for info in self.infos}
-        out, offset = {}, 0
-        for name in self.unit_names:
-            n = sizes[name] * res * res
-            out[name] = fixed_json(values[offset : offset + n].reshape(sizes[name], res, res), BOUNDARY_DECIMALS)
-            offset += n
-        return out
+        return unit_maps_json(values, sizes, self.unit_names, self.unit_resolution, fixed_json)

@@ -12,6 +12,7 @@ so that std 0.01, Xavier and He nets of one lesson show visibly different pictur
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +90,20 @@ def unit_layers(layers: list[tuple[str, int]], resolution: int) -> list[str]:
             chosen.append(name)
             total += units * resolution**2
     return chosen
+
+
+def unit_maps_json(
+    values: np.ndarray, sizes: dict[str, int], names: list[str], res: int, encode: Callable[[np.ndarray, int], Any]
+) -> dict[str, Any]:
+    """`units` from the host copy's maps, layer after layer: {layer: [unit][y][x]} at BOUNDARY_DECIMALS places, each
+    layer's maps encoded by `encode` (rounding.places for a solo run's events; rounding.fixed_json, JSON text, for a
+    pack's)."""
+    out, offset = {}, 0
+    for name in names:
+        n = sizes[name] * res * res
+        out[name] = encode(values[offset : offset + n].reshape(sizes[name], res, res), BOUNDARY_DECIMALS)
+        offset += n
+    return out
 
 
 @dataclass
@@ -438,17 +453,10 @@ class Probes:
                 parts[name].append(acts[name])
         return torch.cat([torch.cat(parts[name]).t().reshape(-1) for name in self.unit_names])
 
-    def _units_json(self, values: np.ndarray) -> dict[str, list[Any]]:
-        """{layer: [unit][y][x]} at BOUNDARY_DECIMALS places."""
+    def _units_json(self, values: np.ndarray) -> dict[str, Any]:
         assert self.grid is not None
-        res = self.grid.unit_resolution
         sizes = {info.name: info.size for info in self.model.layer_infos}
-        out, offset = {}, 0
-        for name in self.unit_names:
-            n = sizes[name] * res * res
-            out[name] = places(values[offset : offset + n].reshape(sizes[name], res, res), BOUNDARY_DECIMALS)
-            offset += n
-        return out
+        return unit_maps_json(values, sizes, self.unit_names, self.grid.unit_resolution, places)
 
     def _z_json(self, z: np.ndarray) -> list[Any]:
         if self.task == "classification" and self.model.head.out_features > 2:
