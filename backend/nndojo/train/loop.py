@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from nndojo.datasets import boundary_grid, load_dataset
+from nndojo.datasets import Dataset, boundary_grid, load_dataset
 from nndojo.datasets.info import remember
 from nndojo.datasets.upload import Upload
 from nndojo.nn.build import Net, build_model, count_params
@@ -56,6 +56,26 @@ def resolve_device(requested: str) -> torch.device:
             raise RuntimeError(f"device {requested!r} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
         device = torch.device("cuda", index)  # events name the GPU: cuda:0, not cuda
     return device
+
+
+def train_eval_order(n: int, seed: int, cap: int, device: torch.device) -> tuple[torch.Generator, Tensor]:
+    """The job's shuffle generator, and the train metrics' samples drawn from it first: fixed for the job (all of them
+    up to `cap`), in an order whose first PROBE_BATCH samples are the probe batch, a seeded random sample whose
+    activations the first chunks yield. The generator then shuffles the mini-batches."""
+    shuffle = torch.Generator().manual_seed(seed)
+    fixed = torch.randperm(n, generator=shuffle)[:cap]
+    return shuffle, torch.cat([fixed[:PROBE_BATCH].sort().values, fixed[PROBE_BATCH:].sort().values]).to(device)
+
+
+def grid_inputs(data: Dataset, probes: m.ProbeSpec, device: torch.device) -> tuple[list[float], list[float], Tensor, Tensor] | None:
+    """The boundary grid's axes and inputs, and the unit maps' coarser grid inputs: 2-D sets, and uploads of two
+    columns (None for other sets)."""
+    axes = boundary_grid(data, probes.boundary_resolution)
+    if axes is None:
+        return None
+    xs, ys, inputs = axes
+    unit_inputs = torch.from_numpy(boundary_grid(data, probes.unit_resolution)[2]).to(device)  # type: ignore[index]
+    return xs, ys, torch.from_numpy(inputs).to(device), unit_inputs
 
 
 def seed_everything(seed: int) -> None:
@@ -232,21 +252,13 @@ def train(
 
     x_train, y_train = _on(data.x_train, dev), _on(data.y_train, dev)
     n = x_train.shape[0]
-    shuffle = torch.Generator().manual_seed(spec.seed)
-    # The train metrics' samples, fixed for the job (all of them up to TRAIN_EVAL_CAP), in an order whose first
-    # PROBE_BATCH samples are the probe batch: a seeded random sample whose activations the first chunks yield.
-    cap = min(TRAIN_EVAL_CAP, eval_limit or TRAIN_EVAL_CAP)
-    fixed = torch.randperm(n, generator=shuffle)[:cap]
-    order = torch.cat([fixed[:PROBE_BATCH].sort().values, fixed[PROBE_BATCH:].sort().values]).to(dev)
+    shuffle, order = train_eval_order(n, spec.seed, min(TRAIN_EVAL_CAP, eval_limit or TRAIN_EVAL_CAP), dev)
     train_eval = Split(x_train[order], y_train[order])
     test = Split(_on(data.x_test[:eval_limit], dev), _on(data.y_test[:eval_limit], dev))
     grid = None
-    axes = boundary_grid(data, spec.probes.boundary_resolution)  # 2-D sets, and uploads of two columns
-    if axes is not None:
-        xs, ys, inputs = axes
-        unit_res = spec.probes.unit_resolution
-        unit_inputs = torch.from_numpy(boundary_grid(data, unit_res)[2]).to(dev)  # type: ignore[index]
-        grid = Grid(xs, ys, torch.from_numpy(inputs).to(dev), unit_inputs, unit_res)
+    planes = grid_inputs(data, spec.probes, dev)
+    if planes is not None:
+        grid = Grid(*planes, spec.probes.unit_resolution)
     widest = max(math.prod(layer.out_shape) for layer in report.layers)
     chunk = max(1, ACTIVATION_BUDGET // max(widest, math.prod(report.input_shape)))
     outcomes = None

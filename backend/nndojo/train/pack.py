@@ -27,18 +27,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from nndojo.datasets import boundary_grid, load_dataset
+from nndojo.datasets import load_dataset
 from nndojo.datasets.info import remember
 from nndojo.datasets.upload import Upload
 from nndojo.nn.build import Net, build_model, count_params
 from nndojo.spec import models as m
 from nndojo.spec.batches import batch_bounds
 from nndojo.spec.check import check_spec
-from nndojo.spec.memory import PROBE_BATCH, TRAIN_EVAL_CAP
+from nndojo.spec.memory import TRAIN_EVAL_CAP
 from nndojo.spec.packing import signature
 from nndojo.train.budget import EventPlan, loss_every
 from nndojo.train.control import Controls, Pilot
-from nndojo.train.loop import resolve_device, seed_everything, seed_torch
+from nndojo.train.loop import grid_inputs, resolve_device, seed_everything, seed_torch, train_eval_order
 from nndojo.train.pack_net import StackedDense, dense_shapes, dropout_rates, flatten, load_row, make_pack_loss
 from nndojo.train.pack_optim import PackOptimizer, new_state
 from nndojo.train.pack_probes import PackProbes, ProbeRows, shared_range
@@ -155,18 +155,10 @@ class Pack:
         masks = _generator_after_init(spec.seed, dev)
         x_train, y_train = _on(data.x_train, dev), _on(data.y_train, dev)
         n = x_train.shape[0]
-        shuffle = torch.Generator().manual_seed(spec.seed)
-        fixed = torch.randperm(n, generator=shuffle)[:TRAIN_EVAL_CAP]
-        order = torch.cat([fixed[:PROBE_BATCH].sort().values, fixed[PROBE_BATCH:].sort().values]).to(dev)
-        grid_inputs = unit_inputs = None
-        xs = ys = None
-        axes = boundary_grid(data, spec.probes.boundary_resolution)
-        if axes is not None:
-            xs, ys, inputs = axes
-            grid_inputs = torch.from_numpy(inputs).to(dev)
-            unit_inputs = torch.from_numpy(boundary_grid(data, spec.probes.unit_resolution)[2]).to(dev)  # type: ignore[index]
+        shuffle, order = train_eval_order(n, spec.seed, TRAIN_EVAL_CAP, dev)
+        xs, ys, grid, unit_inputs = grid_inputs(data, spec.probes, dev) or (None, None, None, None)
         rows = ProbeRows.build(
-            x_train[order], y_train[order], _on(data.x_test, dev), _on(data.y_test, dev), grid_inputs, unit_inputs, xs, ys, data.info.task
+            x_train[order], y_train[order], _on(data.x_test, dev), _on(data.y_test, dev), grid, unit_inputs, xs, ys, data.info.task
         )
         theta = flatten(model).to(dev)
         probe_state = {"shared_range": shared_range(rows, spec)}
